@@ -1,0 +1,64 @@
+# 「PyTorchで学ぶニューラルネットワーク入門」 — build, test and grading entry points.
+# Every target sets up .venv first (Python 3.11, requirements.txt, dlcourse editable).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+# nbgrader runs alembic through PATH, so the venv's bin goes first.
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+
+CHAPTERS := $(notdir $(wildcard solutions/[0-9]*))
+NOTEBOOKS := $(wildcard book/*.ipynb) $(wildcard solutions/*/*.ipynb)
+
+.PHONY: help venv book test exercises outputs lint format bench clean
+
+help:
+	@echo "make book       HTML の本を _build/html に生成 (.venv も準備)"
+	@echo "make test       全テスト (ruff, dlcourse, nbval, 同期, nbgrader, リーク, 本のビルド)"
+	@echo "make exercises  solutions/ から exercises/ (学生版) を再生成"
+	@echo "make outputs    book/ と solutions/ のノートブックを実行して出力を保存"
+	@echo "make bench      ノートブックの実行時間と本のビルド時間を計測"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "本を生成しました: $(abspath _build/html/index.html)"
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check dlcourse tests tools
+	$(BIN)/python tools/notebooks.py check $(NOTEBOOKS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile \
+		tests book solutions --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300
+
+exercises: $(STAMP)
+	for chapter in $(CHAPTERS); do \
+		$(BIN)/nbgrader generate_assignment $$chapter --force --log-level=WARN || exit 1; \
+	done
+
+outputs: $(STAMP)
+	$(BIN)/python tools/notebooks.py execute $(NOTEBOOKS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check dlcourse tests tools
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format dlcourse tests tools
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf _build
