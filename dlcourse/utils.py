@@ -6,16 +6,11 @@ import numpy as np
 import torch
 
 
-def set_seed(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and PyTorch so that a cell reproduces its outputs.
-
-    Returns a ``torch.Generator`` seeded with the same value, for code that
-    prefers an explicit generator over the global one.
-    """
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch so that a cell reproduces its outputs."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def get_device(prefer_gpu: bool = True) -> torch.device:

@@ -82,3 +82,64 @@ def interactive_figure(
     items = list(controls.values())
     rows = [widgets.HBox(items[i : i + per_row]) for i in range(0, len(items), per_row)]
     return widgets.VBox([*rows, output])
+
+
+def no_progress(iterable: Any, **_kwargs: Any) -> Any:
+    """A stand-in for tqdm where no progress bar is wanted (tests, scripts)."""
+    return iterable
+
+
+def notebook_progress(iterable: Any, **kwargs: Any) -> Any:
+    """A tqdm progress bar that renders as a widget in Jupyter and as text elsewhere."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)
+
+
+def button_figure(
+    draw: Callable[..., Any],
+    controls: dict[str, widgets.Widget],
+    label: str = "学習する",
+    per_row: int = 3,
+    run_initially: bool = True,
+) -> widgets.VBox:
+    """Controls, a button, and the figure ``draw(progress=..., **values)`` makes on a press.
+
+    For widgets that train a model: nothing is recomputed while sliders move;
+    the button runs ``draw`` with a tqdm ``progress`` wrapper to use around the
+    epoch loop. With ``run_initially`` the figure for the default values is
+    drawn at once, so a static page (the book) shows it too.
+    """
+    import matplotlib.pyplot as plt
+
+    output = widgets.Output()
+    button = widgets.Button(description=label, button_style="primary", icon="play")
+
+    def run(_button: Any = None) -> None:
+        values = {name: control.value for name, control in controls.items()}
+        button.disabled = True
+        try:
+            with output:
+                output.clear_output(wait=True)
+                figure = draw(progress=notebook_progress, **values)
+                if figure is not None:
+                    plt.show()
+        finally:
+            button.disabled = False
+
+    button.on_click(run)
+    if run_initially:
+        run()
+    items = list(controls.values())
+    rows = [widgets.HBox(items[i : i + per_row]) for i in range(0, len(items), per_row)]
+    return widgets.VBox([*rows, button, output])
+
+
+def dropdown(options: Any, value: Any, description: str) -> widgets.Dropdown:
+    """A dropdown in the style of the sliders above."""
+    return widgets.Dropdown(
+        options=options,
+        value=value,
+        description=description,
+        style={"description_width": "initial"},
+    )
