@@ -36,7 +36,6 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check dlcourse tests tools
-	$(BIN)/python tools/notebooks.py check $(NOTEBOOKS)
 	$(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests book solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300
