@@ -7,7 +7,9 @@ gradebook.db) stays out of git.
 """
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import GetGrades
+
+from dlcourse.feedback import ClearHiddenTestsFromFeedback
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -26,5 +28,10 @@ c.ClearSolutions.text_stub = "ここに解答を書いてください (YOUR ANSW
 c.Execute.timeout = 120
 
 # nbgrader puts hidden tests into the feedback by default (nbgrader issue #917):
-# strip the hidden regions before the feedback is rendered.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# strip the hidden regions, and the hidden lines quoted by tracebacks, before
+# the feedback is rendered.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    ClearHiddenTestsFromFeedback,
+    CSSHTMLHeaderPreprocessor,
+]

@@ -153,5 +153,5 @@ def cell_scores(course: Path, chapter: str, student: str) -> dict[str, tuple[flo
         return {
             grade.name: (grade.score, grade.max_score)
             for grade in submission.grades
-            if grade.auto_score is not None or grade.cell.cell_type == "code"
+            if grade.cell.cell_type == "code"
         }

@@ -18,20 +18,24 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def secret_lines() -> dict[str, str]:
+def secret_lines(chapter: str = "*", solutions: bool = True, hidden: bool = True) -> dict[str, str]:
     """Collapsed secret line -> the notebook it comes from.
 
-    Lines that also stand outside the regions (visible to students anyway)
-    and short lines (`return x`) are not secrets.
+    Secrets are the lines of solution regions and/or hidden-test regions of
+    one chapter (default: all). Lines that also stand outside the regions
+    (visible to students anyway) and short lines (`return x`) are not secrets.
     """
     secrets, visible = {}, set()
-    for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
+    for path in sorted(SOLUTIONS.glob(f"{chapter}/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             source = cell.source
-            for line in region_lines(source, BEGIN_SOLUTION, END_SOLUTION) + region_lines(
-                source, BEGIN_HIDDEN, END_HIDDEN
-            ):
+            regions = []
+            if solutions:
+                regions += region_lines(source, BEGIN_SOLUTION, END_SOLUTION)
+            if hidden:
+                regions += region_lines(source, BEGIN_HIDDEN, END_HIDDEN)
+            for line in regions:
                 if len(collapse(line)) >= MIN_LENGTH and not collapse(line).startswith("#"):
                     secrets[collapse(line)] = path.name
             outside = strip_region(

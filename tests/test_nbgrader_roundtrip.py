@@ -7,26 +7,21 @@ cells the fixture names). Then ``nbgrader generate_feedback`` must leave out
 hidden tests and solution code.
 """
 
+import html
 import re
 
-import nbformat
 import pytest
 from harness import (
-    BEGIN_HIDDEN,
-    BEGIN_SOLUTION,
     CHAPTERS,
-    END_HIDDEN,
-    END_SOLUTION,
-    SOLUTIONS,
     cell_scores,
     load_mistakes,
     make_course,
     nbgrader,
     reference_answers,
-    region_lines,
     submission,
     submit,
 )
+from leakcheck import leaks, secret_lines
 
 
 @pytest.fixture(scope="module", params=CHAPTERS)
@@ -89,25 +84,19 @@ def test_every_graded_function_has_two_mistakes(graded):
     assert not thin, f"solution cells with fewer than two wrong-answer fixtures: {thin}"
 
 
+def feedback_text(course, chapter, student):
+    path = course / "feedback" / student / chapter / f"{chapter}.html"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))).split())
+
+
 def test_feedback_has_no_hidden_tests_or_solutions(graded):
+    """Feedback never shows hidden tests; a student who did not solve sees no solution either."""
     chapter, course, _ = graded
     nbgrader(["generate_feedback", chapter, "--force"], course)
-    html = (course / "feedback" / "reference" / chapter / f"{chapter}.html").read_text(
-        encoding="utf-8"
-    )
-    text = re.sub(r"<[^>]+>", "", html)
-    text = " ".join(
-        text.replace("&quot;", '"')
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-        .split()
-    )
-    nb = nbformat.read(SOLUTIONS / chapter / f"{chapter}.ipynb", as_version=4)
-    secret = []
-    for cell in nb.cells:
-        secret += region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)
-        secret += region_lines(cell.source, BEGIN_HIDDEN, END_HIDDEN)
-    leaked = [line for line in secret if len(line.strip()) >= 30 and " ".join(line.split()) in text]
+    hidden = secret_lines(chapter, solutions=False)
+    solution = secret_lines(chapter, hidden=False)
+    assert hidden and solution
+    stub = feedback_text(course, chapter, "stub")
+    reference = feedback_text(course, chapter, "reference")
+    leaked = leaks(stub, hidden) + leaks(reference, hidden) + leaks(stub, solution)
     assert not leaked, f"feedback shows hidden tests or solution code: {leaked[:5]}"
