@@ -36,7 +36,7 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check dlcourse tests tools
-	$(BIN)/python -m pytest -n 2 --dist loadfile \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup \
 		tests book solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300
 
