@@ -7,9 +7,20 @@ gradebook.db) stays out of git.
 """
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ComputeChecksums,
+    GetGrades,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
 
-from dlcourse.feedback import ClearHiddenTestsFromFeedback
+from dlcourse.nbgrader_ext import ClearHiddenTestsFromFeedback, NumberedClearSolutions
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -17,12 +28,29 @@ c.CourseDirectory.course_id = "dlcourse-ja"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
-# What a student sees in place of a solution region.
+# What a student sees in place of a solution region. NumberedClearSolutions
+# replaces 未実装です with the exercise number and the function's name.
 c.ClearSolutions.code_stub = {
     "python": "# ここに解答を書いてください (YOUR CODE HERE)\n"
     'raise NotImplementedError("未実装です")'
 }
 c.ClearSolutions.text_stub = "ここに解答を書いてください (YOUR ANSWER HERE)"
+
+# nbgrader's own list (0.9.6) with ClearSolutions swapped for the numbered stubs.
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    NumberedClearSolutions,
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]
 
 # Generous per-cell limit: the slowest graded cell trains a small network.
 c.Execute.timeout = 120

@@ -25,6 +25,10 @@ def test_exercise_has_no_outputs_and_stubs_every_solution(chapter):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             assert "ここに解答を書いてください" in cell.source, meta["grade_id"]
+            if cell.cell_type == "code":
+                assert "演習" in cell.source and "を実装してください" in cell.source, (
+                    f"{meta['grade_id']}: stub must name its exercise (`## 演習 N.k` heading)"
+                )
         assert "BEGIN HIDDEN TESTS" not in cell.source, meta.get("grade_id")
 
 
