@@ -12,10 +12,12 @@ export PYTHONHASHSEED := 0
 CHAPTERS := $(notdir $(wildcard solutions/[0-9]*))
 NOTEBOOKS := $(wildcard book/*.ipynb) $(wildcard solutions/*/*.ipynb)
 
-.PHONY: help venv book test exercises outputs lint format bench clean
+.PHONY: help venv assets book live test exercises outputs lint format bench clean
 
 help:
 	@echo "make book       HTML の本を _build/html に生成 (.venv も準備)"
+	@echo "make live       本を http://127.0.0.1:8000/ で公開し、Live Code 用の Jupyter を起動"
+	@echo "make assets     本が使う JavaScript (MathJax, ウィジェット, Thebe) を _vendor/ に用意"
 	@echo "make test       全テスト (ruff, dlcourse, nbval, 同期, nbgrader, リーク, 本のビルド)"
 	@echo "make exercises  solutions/ から exercises/ (学生版) を再生成"
 	@echo "make outputs    book/ と solutions/ のノートブックを実行して出力を保存"
@@ -29,11 +31,25 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-book: $(STAMP)
+# The book serves MathJax, require.js, the widget manager and Thebe itself (no CDN):
+# tools/assets.py fetches the pinned releases with npm into _vendor/.
+ASSETS := _vendor/VERSIONS.json
+
+$(ASSETS): tools/assets.py | $(STAMP)
+	$(BIN)/python tools/assets.py
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "本を生成しました: $(abspath _build/html/index.html)"
 
-test: $(STAMP)
+# Serve the book with live code: a local Jupyter server for Thebe (tools/live.py).
+live: book
+	$(BIN)/python tools/live.py
+
+test: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check dlcourse tests tools
 	$(BIN)/python -m pytest -n 2 --dist loadgroup \

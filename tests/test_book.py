@@ -2,24 +2,14 @@
 
 import html as html_lib
 import re
-import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 import yaml
-from harness import EXERCISES, ROOT, run
+from harness import EXERCISES, ROOT
 from leakcheck import leaks, secret_lines
 
-BUILD = ROOT / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def built():
-    """Build the book as `make book` does (executes book/ with the jupyter-cache)."""
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"], ROOT, timeout=1800)
-    return BUILD
+# `built` (tests/conftest.py): the book built as `make book` does, once per test run.
 
 
 def toc_files() -> list[str]:
