@@ -341,6 +341,9 @@ PAGE_REPORT = """(selector) => {
             .map((img) => img.src.slice(0, 80)),
         articleImages: article.querySelectorAll("img").length,
         missingGlyphWarning: document.body.innerText.includes("missing from font"),
+        copyButtons: document.querySelectorAll("div.cell_input button.copybtn").length,
+        widgetHints: document.querySelectorAll(".dlcourse-widget-hint").length,
+        downloads: [...document.querySelectorAll("a.download")].map((a) => a.href),
         widgets: widgets,
         japaneseSample: sample.join(""),
         distinctGlyphs: glyphs.size,
@@ -355,6 +358,7 @@ def test_page_in_the_browser(name, browser, book_url):
     try:
         wait_until_rendered(page)
         report = page.evaluate(PAGE_REPORT, WIDGET_VIEW)
+        downloads = {url: page.request.get(url).status for url in report["downloads"]}
     finally:
         browser.screenshot(page, name)
         page.close()
@@ -371,9 +375,13 @@ def test_page_in_the_browser(name, browser, book_url):
     for number, widget in enumerate(report["widgets"], 1):
         assert widget["controls"], f"widget {number} shows no control"
         assert widget["figures"], f"widget {number} shows no figure"
+    assert len(report["widgets"]) == report["widgetHints"], "a widget without the note on Live Code"
+    assert all(status == 200 for status in downloads.values()), f"downloads: {downloads}"
     if name in chapter_pages():
         assert report["articleImages"], "a chapter page without any figure"
         assert report["widgets"], "a chapter page without any widget"
+        assert report["copyButtons"], "code cells without copy buttons"
+        assert any(url.endswith(".ipynb") for url in downloads), "no exercise download link"
 
 
 def search(browser, book_url: str, query: str) -> list[str]:
@@ -388,9 +396,12 @@ def search(browser, book_url: str, query: str) -> list[str]:
         links = page.eval_on_selector_all(
             "#search-results ul.search li a", "(links) => links.map((a) => a.href)"
         )
+        summary = page.inner_text("#search-results .search-summary")
         assert not page.errors, page.errors
     finally:
         page.close()
+    assert links or "見つかりません" in summary, f"no result count for {query!r}: {summary!r}"
+    assert not links or str(len(links)) in summary, f"{len(links)} results: {summary!r}"
     return [re.sub(r"\.html$", "", urlsplit(link).path.lstrip("/")) for link in links]
 
 

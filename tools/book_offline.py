@@ -67,6 +67,13 @@ function splitQuery(query) {
   }
   return words;
 }
+
+// Sphinx's Japanese catalog leaves the result count of a search untranslated (empty).
+if (typeof Documentation !== "undefined" && Documentation.TRANSLATIONS) {
+  const finished = "Search finished, found ${resultCount} page(s) matching the search query.";
+  Documentation.TRANSLATIONS[finished] ||=
+    "検索が終わりました。${resultCount} ページが見つかりました。";
+}
 """
 
 
@@ -81,9 +88,10 @@ def install_assets(app: Sphinx, config) -> None:
     import assets
 
     assets.ensure(verbose=True)
-    # Sphinx copies static files only when some page is rebuilt: a digest of
-    # them in the config makes a change of an asset rebuild the pages.
-    digest = hashlib.sha256(assets.STAMP.read_bytes())
+    # Sphinx copies static files (and writes the search's language_data.js)
+    # only when some page is rebuilt: a digest of them and of this extension in
+    # the config makes a change of either rebuild the pages.
+    digest = hashlib.sha256(assets.STAMP.read_bytes() + Path(__file__).read_bytes())
     for path in sorted((HERE / "book_static").iterdir()):
         digest.update(path.name.encode() + path.read_bytes())
     config.book_offline_assets = digest.hexdigest()
