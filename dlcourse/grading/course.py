@@ -1,0 +1,404 @@
+"""The coordinator's view of an nbgrader course: configuration, bundle, gradebook, journal.
+
+Everything that touches the real course lives here, and only the coordinator process
+calls it: it reads the configuration the way ``nbgrader`` does, exports what a worker
+needs (:func:`make_bundle`), and merges a worker's result into the real gradebook and
+``autograded/`` folder with nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``
+preprocessors (:func:`merge`), so the gradebook ends up exactly as after
+``nbgrader autograde``. What ``dlcourse grade`` itself writes goes to
+``grading/<assignment>/`` (journal, ``grades.csv``, report).
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
+MAX_SUBMITTED_FILE_BYTES = 50 * 1024 * 1024
+
+
+class CourseError(RuntimeError):
+    """A problem with the course setup, reported to the instructor as is."""
+
+
+def ensure_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` through PATH: put this interpreter's bin first."""
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@dataclass
+class Course:
+    """An nbgrader course folder with its configuration loaded as nbgrader loads it."""
+
+    root: Path
+    coursedir: object  # nbgrader.coursedir.CourseDirectory
+    config: object  # traitlets Config
+    db_url: str
+
+    @classmethod
+    def load(cls, root: str | Path = ".", db_url: str | None = None) -> Course:
+        from nbgrader.apps.baseapp import NbGrader
+
+        ensure_tools_on_path()
+        root = Path(root).resolve()
+        previous = os.getcwd()
+        os.chdir(root)
+        try:
+            app = NbGrader()
+            app.initialize([])
+        finally:
+            os.chdir(previous)
+        coursedir = app.coursedir
+        coursedir.root = str(root)
+        if db_url:
+            coursedir.db_url = db_url
+        return cls(root=root, coursedir=coursedir, config=app.config, db_url=coursedir.db_url)
+
+    # -------------------------------------------------------------------- paths
+    def path(self, kind: str, student: str, assignment: str) -> Path:
+        directory = getattr(self.coursedir, f"{kind}_directory")
+        return Path(self.coursedir.format_path(directory, student, assignment))
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, self.coursedir.course_id)
+
+    def state_dir(self, assignment: str) -> Path:
+        folder = self.root / "grading" / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def default_timeout(self) -> int:
+        value = self.config.get("Execute", {}).get("timeout", 30)
+        return int(value) if value else 30
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submission folder for the assignment, in name order."""
+        pattern = self.path("submitted", "*", assignment)
+        excluded = set(filter(None, (self.coursedir.student_id_exclude or "").split(",")))
+        found = []
+        for folder in sorted(pattern.parent.parent.glob(f"*/{pattern.name}")):
+            student = folder.parent.name
+            if folder.is_dir() and not student.startswith(".") and student not in excluded:
+                found.append(student)
+        return found
+
+    # -------------------------------------------------------------------- export
+    def definition(self, assignment: str) -> dict:
+        """The assignment as the gradebook knows it (notebooks, cells, points, due date)."""
+        from nbgrader.api import MissingEntry
+        from sqlalchemy import text
+
+        with self.gradebook() as gb:
+            try:
+                entry = gb.find_assignment(assignment)
+            except MissingEntry:
+                raise CourseError(
+                    f"課題 {assignment} が gradebook にありません。先に "
+                    f"`nbgrader generate_assignment {assignment}` を実行してください "
+                    f"(assignment not in the gradebook)."
+                ) from None
+            notebooks = []
+            for nb in sorted(entry.notebooks, key=lambda n: n.name):
+                notebooks.append(
+                    {
+                        "name": nb.name,
+                        "source_cells": [
+                            {
+                                "name": c.name,
+                                "cell_type": c.cell_type,
+                                "locked": c.locked,
+                                "source": c.source,
+                                "checksum": c.checksum,
+                            }
+                            for c in sorted(nb.source_cells, key=lambda c: c.name)
+                        ],
+                        "grade_cells": [
+                            {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
+                            for c in sorted(nb.grade_cells, key=lambda c: c.name)
+                        ],
+                        "solution_cells": sorted(c.name for c in nb.solution_cells),
+                        "task_cells": [
+                            {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
+                            for c in sorted(nb.task_cells, key=lambda c: c.name)
+                        ],
+                    }
+                )
+            duedate = entry.duedate.isoformat() if entry.duedate else None
+            schema = gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if not notebooks:
+            raise CourseError(f"課題 {assignment} にノートブックがありません (no notebooks)")
+        return {"name": assignment, "duedate": duedate, "notebooks": notebooks, "schema": schema}
+
+    def template_gradebook(self, definition: dict) -> bytes:
+        """A SQLite gradebook holding only the assignment's definition."""
+        from nbgrader.api import Gradebook
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "gradebook.db"
+            name = definition["name"]
+            # Stamp the schema version of the real gradebook first: nbgrader would otherwise
+            # ask the `alembic` command for it, which takes seconds.
+            with sqlite3.connect(path) as db:
+                db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                db.execute("INSERT INTO alembic_version VALUES (?)", (definition["schema"],))
+            with Gradebook(f"sqlite:///{path}", self.coursedir.course_id) as gb:
+                duedate = definition["duedate"]
+                gb.update_or_create_assignment(
+                    name, duedate=datetime.datetime.fromisoformat(duedate) if duedate else None
+                )
+                for nb in definition["notebooks"]:
+                    gb.update_or_create_notebook(nb["name"], name)
+                    for cell in nb["source_cells"]:
+                        fields = {k: v for k, v in cell.items() if k != "name"}
+                        gb.update_or_create_source_cell(cell["name"], nb["name"], name, **fields)
+                    for cell in nb["grade_cells"]:
+                        gb.update_or_create_grade_cell(
+                            cell["name"],
+                            nb["name"],
+                            name,
+                            max_score=cell["max_score"],
+                            cell_type=cell["cell_type"],
+                        )
+                    for cell in nb["solution_cells"]:
+                        gb.update_or_create_solution_cell(cell, nb["name"], name)
+                    for cell in nb["task_cells"]:
+                        gb.update_or_create_task_cell(
+                            cell["name"],
+                            nb["name"],
+                            name,
+                            max_score=cell["max_score"],
+                            cell_type=cell["cell_type"],
+                        )
+            return path.read_bytes()
+
+    def make_bundle(self, assignment: str, limits: dict) -> dict:
+        """Everything a stateless worker needs besides the submission itself."""
+        from nbgrader.utils import find_all_files
+
+        definition = self.definition(assignment)
+        names = [nb["name"] for nb in definition["notebooks"]]
+        release_dir = self.path("release", ".", assignment)
+        release, code_cells = {}, 0
+        for name in names:
+            path = release_dir / f"{name}.ipynb"
+            if not path.exists():
+                raise CourseError(
+                    f"配布版 {path} がありません。`nbgrader generate_assignment {assignment}` "
+                    f"を実行してください (release notebook missing)."
+                )
+            release[name] = path.read_bytes()
+            code_cells += sum(
+                cell.cell_type == "code" for cell in nbformat.reads(release[name], 4).cells
+            )
+        source_dir = self.path("source", ".", assignment)
+        source_files = {}
+        if source_dir.is_dir():
+            for filename in find_all_files(str(source_dir), self.coursedir.ignore + ["*.ipynb"]):
+                source_files[os.path.relpath(filename, source_dir)] = Path(filename).read_bytes()
+        config_path = self.root / "nbgrader_config.py"
+        config = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+        fingerprint = hashlib.sha256(
+            json.dumps([definition, sorted(source_files)], sort_keys=True).encode()
+            + b"".join(release[name] for name in names)
+            + b"".join(source_files[k] for k in sorted(source_files))
+        ).hexdigest()
+        return {
+            "assignment": assignment,
+            "course_id": self.coursedir.course_id,
+            "notebooks": names,
+            "definition": definition,
+            "gradebook": self.template_gradebook(definition),
+            "release": release,
+            "source_files": source_files,
+            "config": config,
+            "code_cells": code_cells,
+            "limits": limits,
+            "fingerprint": fingerprint,
+            "directories": {
+                "source": self.coursedir.source_directory,
+                "submitted": self.coursedir.submitted_directory,
+                "autograded": self.coursedir.autograded_directory,
+            },
+        }
+
+    def submission(self, assignment: str, student: str) -> dict:
+        """A student's submitted files as bytes (links skipped, sizes capped)."""
+        folder = self.path("submitted", student, assignment)
+        files, notes, total = {}, [], 0
+        digest = hashlib.sha256()
+        for path in sorted(folder.rglob("*")):
+            rel = str(path.relative_to(folder))
+            if path.is_symlink() or not path.is_file():
+                if path.is_symlink():
+                    notes.append(f"リンクは採点に使いません: {rel}")
+                continue
+            size = path.stat().st_size
+            if size > MAX_SUBMITTED_FILE_BYTES or total + size > MAX_SUBMISSION_BYTES:
+                notes.append(f"大きすぎるファイルは採点に使いません: {rel} ({size} bytes)")
+                continue
+            total += size
+            data = path.read_bytes()
+            files[rel] = data
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return {"student": student, "files": files, "notes": notes, "digest": digest.hexdigest()}
+
+    # -------------------------------------------------------------------- merge
+    def merge(self, assignment: str, result: dict) -> None:
+        """Write one worker result into autograded/ and the gradebook (coordinator only)."""
+        from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+        student = result["student"]
+        dest = self.path("autograded", student, assignment)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for stale in dest.parent.glob(f".{assignment}-*"):  # left by a crashed run
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{assignment}-", dir=dest.parent))
+        permissions = 0o664 if self.coursedir.groupshared else 0o444
+        for rel, data in result.get("files", {}).items():
+            target = (staging / rel).resolve()
+            if staging.resolve() not in target.parents:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            os.chmod(target, permissions)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.rename(staging, dest)
+
+        timestamp = self.coursedir.get_existing_timestamp(
+            str(self.path("submitted", student, assignment))
+        )
+        with self.gradebook() as gb:
+            gb.update_or_create_student(student)
+            if timestamp:
+                gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(assignment, student)
+        for name, entry in result["notebooks"].items():
+            graded = dest / f"{name}.ipynb"
+            if entry.get("state") == "graded" and graded.exists():
+                nb = nbformat.read(graded, as_version=4)
+                resources = {
+                    "nbgrader": {
+                        "notebook": name,
+                        "assignment": assignment,
+                        "student": student,
+                        "db_url": self.db_url,
+                    }
+                }
+                SaveAutoGrades(config=self.config).preprocess(nb, resources)
+                AssignLatePenalties(config=self.config).preprocess(nb, resources)
+            else:
+                with self.gradebook() as gb:
+                    submitted = gb.find_submission_notebook(name, assignment, student)
+                    for grade in submitted.grades:
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+                    gb.db.commit()
+
+    def scores(self, assignment: str, student: str) -> dict:
+        """Score, maximum and per-cell outcome of a submission, from the gradebook."""
+        with self.gradebook() as gb:
+            sub = gb.find_submission(assignment, student)
+            cells = {}
+            manual = 0
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    if grade.needs_manual_grade:
+                        manual += 1
+                    cells[f"{nb.name}/{grade.name}"] = (
+                        grade.score,
+                        grade.max_score,
+                        grade.cell.cell_type,
+                    )
+            return {
+                "score": float(sub.score),
+                "max_score": float(sub.max_score),
+                "penalty": float(sub.late_submission_penalty or 0.0),
+                "needs_manual_grade": manual,
+                "cells": cells,
+            }
+
+
+class RunLock:
+    """One ``dlcourse grade`` per course at a time (an flock on grading/.lock)."""
+
+    def __init__(self, root: Path, assignment: str) -> None:
+        self.path = root / "grading" / ".lock"
+        self.assignment = assignment
+        self.handle = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "不明"
+            handle.close()
+            raise CourseError(
+                "別の dlcourse grade がこのコースで実行中のため、開始しません "
+                f"(another grading run holds the lock: {holder})。終わってから再実行してください。"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = datetime.datetime.now().isoformat(timespec="seconds")
+        handle.write(f"pid {os.getpid()}, {self.assignment}, {started}\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.seek(0)
+            self.handle.truncate()
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Journal:
+    """Append-only record of graded submissions: what makes a re-run resume."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "journal.jsonl"
+
+    def entries(self) -> dict[str, dict]:
+        latest = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line cut by a crash
+                latest[entry["student"]] = entry
+        return latest
+
+    def append(self, entry: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,300 @@
+"""``dlcourse grade``: grade every submission of an assignment, in parallel and isolated.
+
+The coordinator (this module, one process) takes the course lock, exports the assignment
+bundle, decides which submissions still need grading (the journal makes a re-run after a
+crash resume where it stopped), hands them to workers, and merges each result into the
+gradebook as soon as it arrives. Workers are either local threads that each drive a
+fork server (:mod:`.server`) or the workers of a Dask cluster (``--scheduler``); in both
+cases a worker only returns data, and only this process writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlcourse.grading.course import Course, Journal, RunLock
+from dlcourse.grading.worker import grade_payload
+
+
+@dataclass
+class Options:
+    assignment: str
+    root: Path = field(default_factory=Path.cwd)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout: int | None = None  # per cell; default: the course's Execute.timeout
+    memory_mb: int = 2048
+    cpu_seconds: int | None = None  # default: 10 x timeout
+    file_mb: int = 200
+    max_cell_output_mb: float = 2.0
+    db_url: str | None = None
+    scheduler: str | None = None
+    force: bool = False
+    block_network: bool = True
+    progress: bool = True
+    log_level: str = "WARN"
+
+
+@dataclass
+class Summary:
+    assignment: str
+    entries: dict[str, dict]
+    graded_now: int
+    csv_path: Path
+
+    @property
+    def problems(self) -> dict[str, dict]:
+        return {s: e for s, e in self.entries.items() if e["reasons"]}
+
+
+def _error_result(bundle: dict, student: str, reason: str) -> dict:
+    return {
+        "student": student,
+        "notebooks": {name: {"state": "error", "reason": reason} for name in bundle["notebooks"]},
+        "notes": [],
+        "files": {},
+        "isolation": {},
+        "error": reason,
+    }
+
+
+def _run_local(bundle: dict, submissions: list[dict], workers: int) -> Iterator[dict]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from dlcourse.grading import server
+
+    server.warm_up(min(workers, len(submissions)))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(grade_payload, bundle, sub): sub for sub in submissions}
+            try:
+                for future in as_completed(futures):
+                    student = futures[future]["student"]
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # noqa: BLE001 - one submission, not the run
+                        yield _error_result(bundle, student, f"採点に失敗しました: {exc}")
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        server.shutdown()
+
+
+def _dask_results(bundle: dict, submissions: list[dict], scheduler: str) -> Iterator[dict]:
+    from distributed import Client, as_completed
+
+    client = Client(scheduler, timeout="30s")
+    try:
+        shared = client.scatter(bundle, broadcast=True)
+        token = uuid.uuid4().hex[:8]
+        students = {}
+        futures = []
+        for sub in submissions:
+            future = client.submit(
+                grade_payload,
+                shared,
+                sub,
+                key=f"dlcourse-grade-{bundle['assignment']}-{sub['student']}-{token}",
+                pure=False,
+                retries=1,
+            )
+            students[future.key] = sub["student"]
+            futures.append(future)
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker, not a lost run
+                yield _error_result(bundle, students[future.key], f"Dask での採点に失敗: {exc}")
+    finally:
+        client.close()
+
+
+def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
+    """The journal record of one merged submission."""
+    reasons = list(sub.get("notes", [])) + list(result.get("notes", []))
+    states = {}
+    timings = {}
+    for name, info in result["notebooks"].items():
+        states[name] = info.get("state", "error")
+        if info.get("reason"):
+            reasons.append(f"{name}: {info['reason']}")
+        reasons += [f"{name}: {note}" for note in info.get("notes", [])]
+        reasons += [f"{name}: {problem}" for problem in info.get("problems", [])]
+        if info.get("timings"):
+            timings[name] = info["timings"]
+    if result.get("error") and not any(r for r in reasons if "採点" in r):
+        reasons.append(result["error"].splitlines()[0][:300])
+    scores = course.scores(bundle["assignment"], sub["student"])
+    return {
+        "student": sub["student"],
+        "bundle": bundle["fingerprint"],
+        "digest": sub["digest"],
+        "score": scores["score"],
+        "max_score": scores["max_score"],
+        "penalty": scores["penalty"],
+        "needs_manual_grade": scores["needs_manual_grade"],
+        "notebooks": states,
+        "reasons": reasons,
+        "seconds": result.get("wall_seconds"),
+        "timings": timings,
+        "phases": result.get("phases", {}),
+        "isolation": result.get("isolation", {}),
+        "graded_at": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def grade(options: Options, out=sys.stdout) -> Summary:
+    """Grade the assignment (see the module docstring); returns the summary."""
+    from tqdm import tqdm
+
+    course = Course.load(options.root, options.db_url)
+    assignment = options.assignment
+    with RunLock(course.root, assignment):
+        timeout = options.timeout or course.default_timeout()
+        limits = {
+            "timeout": timeout,
+            "memory_mb": options.memory_mb,
+            "cpu_seconds": options.cpu_seconds or 10 * timeout,
+            "file_mb": options.file_mb,
+            "max_cell_output_mb": options.max_cell_output_mb,
+            "block_network": options.block_network,
+            "log_level": options.log_level,
+        }
+        bundle = course.make_bundle(assignment, limits)
+        journal = Journal(course.state_dir(assignment))
+        previous = journal.entries()
+        students = course.students(assignment)
+        todo = []
+        for student in students:
+            sub = course.submission(assignment, student)
+            before = previous.get(student)
+            if (
+                not options.force
+                and before
+                and before.get("bundle") == bundle["fingerprint"]
+                and before.get("digest") == sub["digest"]
+                and course.path("autograded", student, assignment).is_dir()
+            ):
+                continue
+            todo.append(sub)
+        reused = len(students) - len(todo)
+        if reused:
+            print(
+                f"{reused} 件は前回の採点結果を使います (already graded; --force で再採点)",
+                file=out,
+            )
+        by_student = {sub["student"]: sub for sub in todo}
+        if options.scheduler:
+            results = _dask_results(bundle, todo, options.scheduler)
+        else:
+            results = _run_local(bundle, todo, max(1, options.workers))
+        bar = tqdm(
+            total=len(todo),
+            desc=f"採点 {assignment}",
+            unit="件",
+            disable=not options.progress or not todo,
+            file=sys.stderr,
+        )
+        problems = 0
+        try:
+            for result in results:
+                sub = by_student[result["student"]]
+                merge_started = time.monotonic()
+                course.merge(assignment, result)
+                result.setdefault("phases", {})["merge"] = round(
+                    time.monotonic() - merge_started, 3
+                )
+                entry = _entry(course, bundle, sub, result)
+                journal.append(entry)
+                problems += bool(entry["reasons"])
+                bar.set_postfix_str(f"問題あり {problems}")
+                bar.update()
+        finally:
+            bar.close()
+        latest = journal.entries()
+        entries = {s: latest[s] for s in students if s in latest}
+        csv_path = write_csv(course.state_dir(assignment) / "grades.csv", entries)
+        summary = Summary(assignment, entries, len(todo), csv_path)
+    print_summary(summary, out)
+    return summary
+
+
+def write_csv(path: Path, entries: dict[str, dict]) -> Path:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "student_id",
+                "score",
+                "max_score",
+                "late_penalty",
+                "needs_manual_grade",
+                "notebooks",
+                "reasons",
+            ]
+        )
+        for student, entry in entries.items():
+            writer.writerow(
+                [
+                    student,
+                    f"{entry['score']:g}",
+                    f"{entry['max_score']:g}",
+                    f"{entry['penalty']:g}",
+                    entry["needs_manual_grade"],
+                    " ".join(f"{k}:{v}" for k, v in entry["notebooks"].items()),
+                    " | ".join(entry["reasons"]),
+                ]
+            )
+    os.replace(tmp, path)
+    return path
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def print_summary(summary: Summary, out=sys.stdout) -> None:
+    entries = summary.entries
+    print(f"\n== 採点結果: {summary.assignment} ==", file=out)
+    if not entries:
+        print("提出がありません (no submissions)", file=out)
+        return
+    scores = [e["score"] - e["penalty"] for e in entries.values()]
+    top = max(e["max_score"] for e in entries.values())
+    manual = sum(1 for e in entries.values() if e["needs_manual_grade"])
+    rows = [
+        ("採点した学生 (students graded)", f"{len(entries)} (今回 {summary.graded_now})"),
+        ("平均点 (mean)", f"{statistics.mean(scores):.2f} / {top:g}"),
+        ("中央値 (median)", f"{statistics.median(scores):.2f} / {top:g}"),
+        ("手動採点待ち (needs manual grading)", f"{manual}"),
+        ("問題のあった提出 (failures)", f"{len(summary.problems)}"),
+    ]
+    width = max(_width(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {_pad(label, width)}  {value}", file=out)
+    if summary.problems:
+        print("\n  学生 (student)        点数      理由 (reason)", file=out)
+        for student, entry in summary.problems.items():
+            score = f"{entry['score']:g}/{entry['max_score']:g}"
+            reasons = entry["reasons"]
+            print(f"  {_pad(student, 20)}  {score:>8}  {reasons[0]}", file=out)
+            for reason in reasons[1:]:
+                print(f"  {'':20}  {'':>8}  {reason}", file=out)
+    print(f"\ngrades.csv: {summary.csv_path}", file=out)

@@ -1,0 +1,1 @@
+"""Fixtures of the grading tests (tests/test_grading_*.py)."""

@@ -1,0 +1,160 @@
+"""The kernel launcher of dlcourse grade (dlcourse/grading/sandbox.py), without Jupyter.
+
+Each test runs a small Python program through the launcher, as the grader runs a
+student's kernel, and checks one confinement: writes outside the allowed folders, the
+network, the memory and CPU-time caps, signals to outside processes, and processes left
+behind by the program.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dlcourse.grading import sandbox
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux sandbox")
+LAUNCHER = Path(sandbox.__file__)
+
+
+def confined(tmp_path: Path, code: str, **limits) -> tuple[subprocess.CompletedProcess, dict]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    settings = {
+        "memory_mb": 512,
+        "cpu_seconds": 30,
+        "file_mb": 10,
+        "writable": [str(work)],
+        "block_network": True,
+        "report": str(tmp_path / "report.json"),
+        "exit_report": str(tmp_path / "exit.json"),
+        **limits,
+    }
+    (tmp_path / "limits.json").write_text(json.dumps(settings))
+    done = subprocess.run(
+        [sys.executable, "-S", "-E", str(LAUNCHER), "--limits", str(tmp_path / "limits.json")]
+        + ["--", sys.executable, "-c", code],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done, json.loads((tmp_path / "report.json").read_text())
+
+
+def test_writes_only_where_allowed(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("original")
+    done, report = confined(
+        tmp_path,
+        "import pathlib\n"
+        "pathlib.Path('inside.txt').write_text('ok')\n"
+        f"for target in [{str(outside)!r}, '../outside.txt', '../new.txt']:\n"
+        "    try:\n"
+        "        open(target, 'w').write('changed')\n"
+        "        print('WROTE', target)\n"
+        "    except PermissionError:\n"
+        "        print('denied', target)\n",
+    )
+    if not report["landlock"]:
+        pytest.skip("Landlock is not available on this kernel")
+    assert done.returncode == 0, done.stderr
+    assert "WROTE" not in done.stdout, done.stdout
+    assert done.stdout.count("denied") == 3
+    assert (tmp_path / "work" / "inside.txt").read_text() == "ok"
+    assert outside.read_text() == "original"
+    assert not (tmp_path / "new.txt").exists()
+
+
+def test_network_is_unreachable(tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    accepted = []
+    server.settimeout(5)
+
+    def accept():
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    done, report = confined(
+        tmp_path,
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+        "    print('CONNECTED')\n"
+        "except OSError as exc:\n"
+        "    print('blocked', exc)\n",
+    )
+    thread.join()
+    server.close()
+    assert report["network_namespace"] or (report["landlock"] or {}).get("tcp_blocked"), report
+    assert "blocked" in done.stdout and not accepted, done.stdout + done.stderr
+
+
+def test_memory_cap_raises_memory_error(tmp_path):
+    done, _ = confined(
+        tmp_path,
+        "try:\n    block = bytearray(2 * 1024 ** 3)\n    print('ALLOCATED')\n"
+        "except MemoryError:\n    print('MemoryError')\n",
+        memory_mb=256,
+    )
+    assert done.stdout.strip() == "MemoryError", done.stdout + done.stderr
+
+
+def test_cpu_cap_kills_a_busy_program(tmp_path):
+    started = time.monotonic()
+    done, _ = confined(tmp_path, "while True:\n    pass\n", cpu_seconds=1)
+    assert done.returncode != 0
+    assert time.monotonic() - started < 30
+    info = json.loads((tmp_path / "exit.json").read_text())
+    assert info["cpu"] >= 0.9
+
+
+def test_processes_left_behind_die_with_the_program(tmp_path):
+    marker = tmp_path / "work" / "still-running"
+    done, report = confined(
+        tmp_path,
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', "
+        f"'import time, pathlib\\ntime.sleep(3)\\npathlib.Path({str(marker)!r}).touch()'],"
+        " start_new_session=True)\n",
+    )
+    if not report["pid_namespace"]:
+        pytest.skip("no PID namespace on this system")
+    time.sleep(4)
+    assert not marker.exists(), "a daemonized child outlived the sandboxed program"
+
+
+def test_no_signals_to_outside_processes(tmp_path):
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        done, report = confined(
+            tmp_path,
+            "import os, signal\n"
+            "try:\n"
+            f"    os.kill({victim.pid}, signal.SIGKILL)\n"
+            "    print('SENT')\n"
+            "except OSError as exc:\n"
+            "    print('refused', exc)\n",
+        )
+        time.sleep(0.2)
+        assert victim.poll() is None, "the confined program killed an outside process"
+        assert "refused" in done.stdout, done.stdout + done.stderr
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_probe_reports_landlock_version():
+    assert sandbox.landlock_abi() >= 0
+    assert os.path.exists(LAUNCHER)
