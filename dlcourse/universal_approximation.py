@@ -1,0 +1,159 @@
+"""Helpers of chapter 06 (ReLUによる関数近似): target functions, plots and the widget.
+
+The approximation itself is the chapter's exercise (``relu_basis``,
+``approximate_function``, ``approximation_error``): the functions here receive
+an approximating function as an argument and only sample, measure and draw
+what it returns.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+
+from dlcourse.widgets import call_student_function, dropdown, int_slider, interactive_figure
+
+ApproximateFn = Callable[[torch.Tensor, torch.Tensor], Any]
+
+
+def step(x: torch.Tensor) -> torch.Tensor:
+    """The unit step: 1 where ``x >= 0``, else 0 (same dtype as ``x``)."""
+    return (x >= 0).to(x.dtype)
+
+
+def square(x: torch.Tensor) -> torch.Tensor:
+    """``x ** 2``."""
+    return x**2
+
+
+@dataclass(frozen=True)
+class Target:
+    """A function to approximate on the interval ``[a, b]``.
+
+    ``label`` is for plots (matplotlib mathtext), ``name`` for the widget's menu.
+    """
+
+    name: str
+    label: str
+    func: Callable[[torch.Tensor], torch.Tensor]
+    a: float
+    b: float
+
+
+TARGETS = {
+    "sin": Target("sin(x)", r"$\sin x$", torch.sin, 0.0, 2 * math.pi),
+    "abs": Target("|x|", r"$|x|$", torch.abs, -1.0, 1.0),
+    "step": Target("ステップ関数", "ステップ関数", step, -1.0, 1.0),
+    "square": Target("x²", r"$x^2$", square, -1.0, 1.0),
+}
+
+
+def sample_target(target: str, n_points: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n_points`` equally spaced samples ``(x_train, y_train)`` of a target, both ``(n_points,)``.
+
+    ``target`` is a key of :data:`TARGETS`.
+    """
+    spec = TARGETS[target]
+    x_train = torch.linspace(spec.a, spec.b, n_points)
+    return x_train, spec.func(x_train)
+
+
+def plot_basis(ax, x, relu_acts, weights=None):
+    """Draw each row of ``relu_acts`` against ``x`` (multiplied by ``weights`` if given)."""
+    x = torch.as_tensor(x).detach().cpu()
+    rows = torch.as_tensor(relu_acts).detach().cpu()
+    if weights is not None:
+        rows = rows * torch.as_tensor(weights).detach().cpu().reshape(-1, 1)
+    colors = plt.cm.viridis(torch.linspace(0, 0.9, max(len(rows), 1)).tolist())
+    for row, color in zip(rows, colors, strict=False):
+        ax.plot(x, row, color=color, lw=1)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("重み付きの活性" if weights is not None else "活性")
+    ax.set_title(f"基底関数: ずらした ReLU ({len(rows)} 個)")
+    return ax
+
+
+def plot_fit(ax, x, y_hat, target: Target | None = None, x_train=None, y_train=None):
+    """Draw the approximation ``y_hat`` over ``x`` with the target and the samples."""
+    x = torch.as_tensor(x).detach().cpu()
+    if target is not None:
+        ax.plot(x, target.func(x), color="0.6", lw=3, label=f"目標 {target.label}")
+    ax.plot(x, torch.as_tensor(y_hat).detach().cpu(), color="tab:orange", lw=1.5, label="近似")
+    if x_train is not None and y_train is not None:
+        ax.plot(
+            torch.as_tensor(x_train).detach().cpu().reshape(-1),
+            torch.as_tensor(y_train).detach().cpu().reshape(-1),
+            "o",
+            color="tab:blue",
+            ms=4,
+            label="サンプル点",
+        )
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$y$")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_approximation(x, relu_acts, y_hat, target=None, x_train=None, y_train=None, title=None):
+    """Two panels: the ReLU basis functions, and the approximation with the target."""
+    fig, (ax_basis, ax_fit) = plt.subplots(1, 2, figsize=(10, 3.6))
+    plot_basis(ax_basis, x, relu_acts)
+    plot_fit(ax_fit, x, y_hat, target, x_train, y_train)
+    ax_fit.set_title(title or "ReLU の重み付き和による近似")
+    fig.tight_layout()
+    return fig
+
+
+def plot_error_curves(n_relus, errors: dict[str, Any], title: str = "最大誤差と ReLU の数"):
+    """Log-log plot of the maximum error against the number of ReLUs, one line per target.
+
+    A dashed guide line falls like ``1 / n**2``, a dotted one like ``1 / n``.
+    """
+    n = torch.as_tensor(n_relus, dtype=torch.float64)
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for (label, values), marker in zip(errors.items(), "osD^v", strict=False):
+        ax.loglog(n, torch.as_tensor(values, dtype=torch.float64), marker + "-", label=label)
+    ax.loglog(n, 0.5 * (n[0] / n) ** 2, "k--", lw=1, label=r"$\propto 1/n^2$")
+    ax.loglog(n, 0.5 * (n[0] / n), "k:", lw=1, label=r"$\propto 1/n$")
+    ax.set_xlabel("ReLU の数 $n$")
+    ax.set_ylabel("最大絶対誤差")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def draw_approximation(approximate_fn: ApproximateFn, n_relus: int, target: str):
+    """The widget's figure: ``approximate_fn`` applied to ``n_relus + 1`` samples of ``target``.
+
+    ``approximate_fn(x_train, y_train)`` returns ``(y_hat, relu_acts, x)`` as in
+    exercise 6.2. Returns the figure, or ``None`` while ``approximate_fn`` is not
+    implemented yet.
+    """
+    spec = TARGETS[target]
+    x_train, y_train = sample_target(target, n_relus + 1)
+    result = call_student_function(approximate_fn, x_train, y_train)
+    if result is None:
+        return None
+    y_hat, relu_acts, x = (torch.as_tensor(t).detach().cpu() for t in result)
+    error = float((y_hat.reshape(-1) - spec.func(x).reshape(-1)).abs().max())
+    title = f"{spec.label}: ReLU {n_relus} 個、最大誤差 {error:.4f}"
+    return plot_approximation(x, relu_acts, y_hat, spec, x_train, y_train, title=title)
+
+
+def approximation_widget(approximate_fn: ApproximateFn):
+    """Number of ReLUs and target function -> basis, approximation and max error (widget 6)."""
+
+    def draw(n_relus: int, target: str):
+        return draw_approximation(approximate_fn, n_relus, target)
+
+    controls = {
+        "n_relus": int_slider(9, 1, 40, 1, "ReLU の数"),
+        "target": dropdown(
+            [(spec.name, key) for key, spec in TARGETS.items()], "sin", "目標の関数"
+        ),
+    }
+    return interactive_figure(draw, controls, per_row=2)
