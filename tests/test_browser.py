@@ -43,7 +43,7 @@ CHROMIUM_FLAGS = [
 ]
 LOOPBACK = {"127.0.0.1", "localhost"}
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
-LONG_CELL_LINES = 30  # longer code cells must be folded (hide-input)
+LONG_CELL_LINES = 40  # longer code cells must be folded (hide-input): helper code
 # Words a reader would search for, by chapter (checked when the chapter exists),
 # on top of each chapter's own title.
 SEARCH_WORDS = {
@@ -484,9 +484,9 @@ def test_live_code_redraws_the_figure_when_a_slider_moves(built, browser, live_b
         readout = widget.locator(".widget-readout").first
         value = readout.inner_text()
         widget.locator(".noUi-handle").first.focus()
-        for key in ("ArrowRight", "ArrowLeft"):  # at the maximum, go the other way
-            for _ in range(3):
-                page.keyboard.press(key)
+        # One step (one redraw); at the maximum, one step the other way.
+        for key in ("ArrowRight", "ArrowLeft"):
+            page.keyboard.press(key)
             if readout.inner_text() != value:
                 break
         assert readout.inner_text() != value, "the slider did not move"
@@ -504,7 +504,8 @@ def test_live_code_redraws_the_figure_when_a_slider_moves(built, browser, live_b
         )
         redraw = time.monotonic() - start
         moved = f"{value} -> {readout.inner_text()}"
-        browser.screenshot(page, f"live__{name}")
+        browser.screenshots.mkdir(parents=True, exist_ok=True)
+        widget.screenshot(path=browser.screenshots / f"live__{name.replace('/', '__')}.png")
     finally:
         page.close()
     external = browser.external[external_before:]
