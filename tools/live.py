@@ -85,7 +85,19 @@ class _Body:
         pass
 
 
+def server_extensions() -> list[str]:
+    """The Jupyter server extensions enabled here (JupyterLab, nbgrader, ...)."""
+    from jupyter_core.paths import jupyter_config_path
+    from jupyter_server.extension.config import ExtensionConfigManager
+
+    manager = ExtensionConfigManager(read_config_path=jupyter_config_path())
+    return sorted(manager.get_jpserver_extensions())
+
+
 def start_jupyter(host: str, port: int, token: str, book_origin: str) -> subprocess.Popen:
+    # Thebe needs kernels only: without the extensions (JupyterLab, nbgrader's
+    # formgrader, ...) the server starts in seconds instead of tens of seconds.
+    disabled = [f"--ServerApp.jpserver_extensions={name}=False" for name in server_extensions()]
     command = [
         sys.executable,
         "-m",
@@ -99,6 +111,7 @@ def start_jupyter(host: str, port: int, token: str, book_origin: str) -> subproc
         f"--IdentityProvider.token={token}",
         "--ServerApp.allow_root=True",  # CI and containers run as root
         "--ServerApp.log_level=WARN",
+        *disabled,
     ]
     return subprocess.Popen(command, cwd=ROOT)
 
