@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 CHAPTERS := $(notdir $(wildcard solutions/[0-9]*))
 NOTEBOOKS := $(wildcard book/*.ipynb) $(wildcard solutions/*/*.ipynb)
 
-.PHONY: help venv assets book live test exercises outputs lint format bench clean
+.PHONY: help venv assets book live test exercises outputs lint format bench bench-grade clean
 
 help:
 	@echo "make book       HTML の本を _build/html に生成 (.venv も準備)"
@@ -74,6 +74,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+# Class-scale grading: nbgrader autograde vs dlcourse grade --workers 1 / 2 (tools/bench_grade.py).
+bench-grade: $(STAMP)
+	$(BIN)/python tools/bench_grade.py
 
 clean:
 	rm -rf _build

@@ -1,6 +1,6 @@
 """dlcourse grade gives exactly what sequential ``nbgrader autograde`` gives (chapter 01).
 
-The same class (the reference, the untouched student version and three wrong-answer
+The same class (the reference, the untouched student version and two wrong-answer
 fixtures of chapter 01) is graded twice from identical copies of a course: once with
 ``nbgrader autograde`` and once with ``dlcourse grade --workers 2``. The gradebooks and
 the autograded notebooks must agree (execution timestamps aside). The dlcourse copy
@@ -32,7 +32,7 @@ def courses(tmp_path_factory):
     plain = make_course(tmp, CHAPTER)
     reference = reference_answers(CHAPTER)
     students = {"reference": reference, "stub": {}}
-    for name, mistake in list(load_mistakes(CHAPTER).items())[:3]:
+    for name, mistake in list(load_mistakes(CHAPTER).items())[:2]:
         students[name] = {**reference, **mistake.cells}
     for student, answers in students.items():
         submit(plain, CHAPTER, student, submission(plain, CHAPTER, answers))
@@ -65,10 +65,11 @@ def gradebook_state(course):
 
 
 def normalized(path):
+    """The notebook without what differs between any two runs of nbgrader itself."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    return nbformat.writes(nb)
+        cell.metadata.pop("execution", None)  # execution timestamps
+    return re.sub(r"\b[0-9a-f]{32}\b", "<widget model id>", nbformat.writes(nb))
 
 
 def test_same_gradebook_as_nbgrader(courses):
@@ -115,6 +116,6 @@ def test_report_has_histogram_and_failure_shares(courses):
     assert len(images) == 2
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert "linear_combination_example" in html and "得点分布" in html
-    # the stub failed everything; the reference nothing: every test cell failed for >= 1/5
+    # the stub failed everything, the reference nothing: every test cell failed for >= 1/4
     shares = re.findall(r"<td>(\d+)%</td>", html)
-    assert shares and all(int(share) >= 20 for share in shares)
+    assert shares and all(int(share) >= 25 for share in shares)

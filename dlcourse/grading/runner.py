@@ -132,8 +132,9 @@ def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
         reasons += [f"{name}: {problem}" for problem in info.get("problems", [])]
         if info.get("timings"):
             timings[name] = info["timings"]
-    if result.get("error") and not any(r for r in reasons if "採点" in r):
-        reasons.append(result["error"].splitlines()[0][:300])
+    error = (result.get("error") or "").strip()
+    if error and not any(error.splitlines()[0] in reason for reason in reasons):
+        reasons.append(f"採点プロセス: {error.splitlines()[0][:300]}")
     scores = course.scores(bundle["assignment"], sub["student"])
     return {
         "student": sub["student"],
@@ -146,6 +147,7 @@ def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
         "notebooks": states,
         "reasons": reasons,
         "seconds": result.get("wall_seconds"),
+        "worker": result.get("worker"),
         "timings": timings,
         "phases": result.get("phases", {}),
         "isolation": result.get("isolation", {}),

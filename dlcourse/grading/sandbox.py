@@ -91,6 +91,11 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent (thread) ends."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def landlock_abi() -> int:
     """The Landlock ABI version of the running kernel, 0 when Landlock is unavailable."""
     version = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)

@@ -36,7 +36,11 @@ def serve() -> None:
     import dlcourse.grading.kernel  # noqa: F401
     import dlcourse.grading.repair  # noqa: F401
     from dlcourse.grading import worker
+    from dlcourse.grading.sandbox import die_with_parent
 
+    # A coordinator that dies (or is killed) takes its server, the grading child and the
+    # kernel with it: each of them gets SIGKILL when its parent goes.
+    die_with_parent()
     requests = sys.stdin.buffer
     answers = sys.stdout.buffer
     answers.write(b'{"ready": true}\n')
@@ -48,6 +52,7 @@ def serve() -> None:
             code = 1
             try:
                 os.setsid()
+                die_with_parent()
                 log = os.open(os.path.join(job, "log.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)

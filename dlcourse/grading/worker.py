@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import tempfile
 import time
@@ -345,6 +346,7 @@ def grade_payload(bundle: dict, submission: dict, base: str | None = None) -> di
                 "error": reason + "\n" + log_tail,
             }
         result["wall_seconds"] = round(time.monotonic() - started, 3)
+        result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         return result
     finally:
         if not os.environ.get("DLCOURSE_KEEP_JOBS"):  # kept for debugging only

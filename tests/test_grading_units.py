@@ -1,0 +1,96 @@
+"""Fast checks of dlcourse grade's pieces that need no kernel: repair, lock, CLI."""
+
+import copy
+import json
+
+import nbformat
+import pytest
+from grading_fixtures.tinycourse import source_notebook
+
+from dlcourse.grading.cli import build_parser, main
+from dlcourse.grading.course import CourseError, RunLock
+from dlcourse.grading.repair import prepare, read_notebook, restore_test_cells
+
+
+def released():
+    nb = source_notebook()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "raise NotImplementedError()"
+    return nb
+
+
+def ids(nb):
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "空のファイル"), (b"{not json", "JSON"), (b"[1, 2]", "ノートブックではありません")],
+)
+def test_unreadable_notebooks_get_a_reason(tmp_path, data, reason):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(data)
+    nb, _, why = read_notebook(path)
+    assert nb is None and reason in why
+
+
+def test_well_formed_submission_is_left_byte_for_byte(tmp_path):
+    path, release = tmp_path / "nb.ipynb", tmp_path / "release.ipynb"
+    nbformat.write(released(), release)
+    nbformat.write(released(), path)
+    before = path.read_bytes()
+    repair = prepare(path, release)
+    assert repair.gradable and repair.notes == []
+    assert path.read_bytes() == before
+
+
+def test_deleted_test_cells_come_back_in_place():
+    release = released()
+    nb = copy.deepcopy(release)
+    nb.cells = [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_square"
+    ]
+    restored, reset, edited = restore_test_cells(nb, release)
+    assert restored == ["test_square"] and not reset and not edited
+    assert ids(nb) == ids(release)
+
+
+def test_tampered_test_metadata_is_reset():
+    release = released()
+    nb = copy.deepcopy(release)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_add")
+    test.metadata["nbgrader"]["points"] = 99
+    test.metadata["nbgrader"]["grade"] = False
+    test.source = "pass"
+    restored, reset, _ = restore_test_cells(nb, release)
+    assert reset == ["test_add"] and not restored
+    assert test.metadata["nbgrader"]["points"] == 1 and test.metadata["nbgrader"]["grade"]
+
+
+def test_nbformat3_is_converted(tmp_path):
+    path, release = tmp_path / "nb.ipynb", tmp_path / "release.ipynb"
+    nbformat.write(released(), release)
+    path.write_text(nbformat.writes(nbformat.convert(released(), 3), 3))
+    repair = prepare(path, release)
+    assert repair.gradable and "nbformat 3" in repair.notes[0]
+    assert json.loads(path.read_text())["nbformat"] == 4
+
+
+def test_second_lock_is_refused(tmp_path):
+    with RunLock(tmp_path, "a"):
+        with pytest.raises(CourseError, match="実行中"):
+            RunLock(tmp_path, "b").acquire()
+    with RunLock(tmp_path, "c"):
+        pass
+
+
+def test_cli_help_and_errors(tmp_path, capsys, monkeypatch):
+    help_text = build_parser().format_help()
+    assert "grade" in help_text and "report" in help_text
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    assert "--scheduler" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", "nothing", "--no-progress"]) == 2
+    assert "nothing" in capsys.readouterr().err

@@ -1,0 +1,201 @@
+"""Benchmark of class-scale grading (``make bench-grade``; not a timed test).
+
+Builds a synthetic class in a temporary course: for every chapter present under
+solutions/, the reference solution, the untouched student version, the wrong-answer
+fixtures of tests/wrong_answers/ and two broken files (invalid JSON, empty), until the
+class has at least ``--min`` submissions. The same class is then graded three ways, each
+from a fresh copy of the course:
+
+1. ``nbgrader autograde CHAPTER`` for every chapter, one after another;
+2. ``dlcourse grade CHAPTER --workers 1``;
+3. ``dlcourse grade CHAPTER --workers 2``.
+
+It prints notebooks per minute, the speed-up of 2 workers over 1, the overhead of
+``--workers 1`` over plain nbgrader, and where the time of one notebook goes (from the
+timings dlcourse grade records in grading/<chapter>/journal.jsonl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness import (  # noqa: E402
+    CHAPTERS,
+    SOLUTIONS,
+    env_with_venv,
+    load_mistakes,
+    reference_answers,
+    submission,
+    submit,
+)
+
+
+def run(args: list[str], cwd: Path) -> float:
+    started = time.monotonic()
+    subprocess.run(args, cwd=cwd, env=env_with_venv(), capture_output=True, text=True)
+    return time.monotonic() - started
+
+
+def build_class(course: Path, minimum: int) -> dict[str, list[str]]:
+    """Generate every chapter and submit a mix of students; returns chapter -> students."""
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    chapters = []
+    for chapter in CHAPTERS:
+        shutil.copytree(SOLUTIONS / chapter, course / "solutions" / chapter)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force"],
+            cwd=course,
+            env=env_with_venv(),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            chapters.append(chapter)
+        else:
+            print(f"skipping {chapter}: generate_assignment failed", file=sys.stderr)
+    per_chapter = math.ceil(minimum / max(len(chapters), 1))
+    roster: dict[str, list[str]] = {}
+    for chapter in chapters:
+        reference = reference_answers(chapter)
+        variants = [("reference", reference), ("stub", {})]
+        try:
+            mistakes = load_mistakes(chapter)
+        except (FileNotFoundError, AttributeError):
+            mistakes = {}
+        variants += [(name, {**reference, **m.cells}) for name, m in mistakes.items()]
+        kinds = variants + [("broken_json", b'{"cells": [,'), ("empty", b"")]
+        students = []
+        for index in range(per_chapter):
+            student = f"student{index:03d}"
+            _, content = kinds[index % len(kinds)]
+            if isinstance(content, bytes):
+                folder = course / "submitted" / student / chapter
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{chapter}.ipynb").write_bytes(content)
+            else:
+                submit(course, chapter, student, submission(course, chapter, content))
+            students.append(student)
+        roster[chapter] = students
+    return roster
+
+
+def grade_three_ways(course: Path, roster: dict[str, list[str]], work: Path) -> dict:
+    results = {}
+    ways = {
+        "nbgrader autograde (sequential)": lambda ch: [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            ch,
+        ],
+        "dlcourse grade --workers 1": lambda ch: [
+            sys.executable,
+            "-m",
+            "dlcourse.grading.cli",
+            "grade",
+            ch,
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        "dlcourse grade --workers 2": lambda ch: [
+            sys.executable,
+            "-m",
+            "dlcourse.grading.cli",
+            "grade",
+            ch,
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+    }
+    for label, command in ways.items():
+        copy = work / label.split()[0] / label.split()[-1]
+        shutil.copytree(course, copy)
+        seconds = sum(run(command(chapter), copy) for chapter in roster)
+        results[label] = {"seconds": seconds, "course": copy}
+        print(f"{label}: {seconds:.1f} s", file=sys.stderr)
+    return results
+
+
+def breakdown(course: Path, roster: dict[str, list[str]]) -> dict[str, float]:
+    """Median seconds per graded notebook, by phase (from the journal)."""
+    phases: dict[str, list[float]] = {
+        "kernel start": [],
+        "imports (cells before the first exercise)": [],
+        "student code and tests": [],
+        "nbgrader itself (sanitize, gradebook, files, shutdown)": [],
+        "dlcourse (job folder, fork, merge into the gradebook)": [],
+    }
+    for chapter in roster:
+        import nbformat
+
+        release = nbformat.read(course / "exercises" / chapter / f"{chapter}.ipynb", 4)
+        first = next(i for i, cell in enumerate(release.cells) if cell.metadata.get("nbgrader"))
+        journal = course / "grading" / chapter / "journal.jsonl"
+        for line in journal.read_text().splitlines():
+            entry = json.loads(line)
+            timing = entry["timings"].get(chapter)
+            if not timing or "nbgrader" not in entry.get("phases", {}):
+                continue
+            cells = timing["cells"]
+            imports = sum(s for i, s in cells if i < first)
+            rest = sum(s for i, s in cells if i >= first)
+            inside = entry["phases"]["nbgrader"]
+            phases["kernel start"].append(timing["kernel_start"])
+            phases["imports (cells before the first exercise)"].append(imports)
+            phases["student code and tests"].append(rest)
+            phases["nbgrader itself (sanitize, gradebook, files, shutdown)"].append(
+                inside - timing["kernel_start"] - imports - rest
+            )
+            phases["dlcourse (job folder, fork, merge into the gradebook)"].append(
+                entry["seconds"] - inside + entry["phases"].get("merge", 0.0)
+            )
+    return {k: statistics.median(v) for k, v in phases.items() if v}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min", type=int, default=42, help="minimum class size (default 42)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        work = Path(tmp)
+        course = work / "class"
+        course.mkdir()
+        roster = build_class(course, args.min)
+        total = sum(len(s) for s in roster.values())
+        print(f"class: {total} submissions in {len(roster)} chapters", file=sys.stderr)
+        results = grade_three_ways(course, roster, work)
+        plain, one, two = (results[k]["seconds"] for k in results)
+        print("\n| way | seconds | notebooks/min |")
+        print("|---|---:|---:|")
+        for label, info in results.items():
+            print(f"| {label} | {info['seconds']:.1f} | {60 * total / info['seconds']:.1f} |")
+        print(f"\nclass: {total} submissions, chapters: {', '.join(roster)}")
+        print(f"speed-up of --workers 2 over --workers 1: {one / two:.2f}x (target >= 1.7x)")
+        print(f"overhead of --workers 1 over nbgrader: {one / plain:.2f}x (target <= 1.1x)")
+        print("\nmedian seconds per notebook (dlcourse grade --workers 1):")
+        print("| phase | seconds |")
+        print("|---|---:|")
+        for phase, seconds in breakdown(
+            results["dlcourse grade --workers 1"]["course"], roster
+        ).items():
+            print(f"| {phase} | {seconds:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
