@@ -1,0 +1,140 @@
+"""Helpers of chapter 08 (LIFニューロン): parameter defaults, plots and the I-F widget.
+
+The simulation itself is the chapter's exercise (``run_LIF``, ``lif_spike_counts``,
+``lif_rate_theory``): the functions here receive those as arguments and only
+draw what they return.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+
+from dlcourse.widgets import call_student_function, float_slider, interactive_figure
+
+# Defaults of run_LIF (seed: ms, mA, kOhm, uF, V).
+LIF_DEFAULTS = {
+    "T": 50.0,
+    "dt": 0.1,
+    "tau_ref": 10.0,
+    "Rm": 1.0,
+    "Cm": 10.0,
+    "Vth": 1.0,
+    "V_spike": 0.5,
+}
+# The seed's I-F curve: spikes counted over 1 s simulated in 1 ms steps.
+IF_SETTINGS = {"T": 1000.0, "dt": 1.0}
+# The widget's currents (the seed used 10 between 0 and 2; negative currents show
+# the flat part of the curve).
+IF_CURRENTS = torch.linspace(-0.5, 2.0, 100)
+# The widget's membrane trace: 100 ms in finer steps.
+TRACE_SETTINGS = {"T": 100.0, "dt": 0.1}
+# Initial slider values: the chapter's neuron driven by I = 1.5.
+WIDGET_DEFAULTS = {"Rm": 1.0, "tau_ref": 10.0, "I": 1.5}
+
+RATE_LIMIT = 0.22  # upper y limit of the I-F plots (spikes per ms)
+
+
+def plot_membrane(ax, time, Vm, Vth: float = 1.0, title: str | None = None, **line_kwargs):
+    """Draw a membrane trace ``Vm`` against ``time`` (ms) with the threshold as a dashed line."""
+    time = torch.as_tensor(time).detach().cpu()
+    Vm = torch.as_tensor(Vm).detach().cpu()
+    ax.plot(time, Vm, **{"color": "tab:blue", "lw": 1.2, **line_kwargs})
+    ax.axhline(Vth, color="tab:red", ls="--", lw=1, label=r"閾値 $V_{th}$")
+    ax.set_xlabel("時刻 (ms)")
+    ax.set_ylabel(r"膜電位 $V_m$ (V)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_if_curve(
+    ax,
+    currents,
+    rates=None,
+    theory=None,
+    label: str = "シミュレーション",
+    color: str = "tab:blue",
+    theory_label: str | None = "理論 (式)",
+    theory_color: str = "black",
+):
+    """Draw simulated rates (markers) and the theory (line) against the currents."""
+    currents = torch.as_tensor(currents).detach().cpu()
+    if rates is not None:
+        rates = torch.as_tensor(rates).detach().cpu()
+        ax.plot(currents, rates, "o", ms=3, color=color, label=label)
+    if theory is not None:
+        theory = torch.as_tensor(theory).detach().cpu()
+        ax.plot(currents, theory, "-", lw=1.2, color=theory_color, label=theory_label)
+    ax.set_xlabel("入力電流 $I$ (mA)")
+    ax.set_ylabel("発火率 (スパイク/ms)")
+    return ax
+
+
+def draw_lif(
+    spike_counts_fn: Callable[..., Any],
+    rate_fn: Callable[..., Any],
+    run_fn: Callable[..., Any],
+    Rm: float,
+    tau_ref: float,
+    I: float,
+    currents: torch.Tensor | None = None,
+):
+    """The widget's figure: the I-F curve (simulation and theory) and the trace at ``I``.
+
+    ``spike_counts_fn(currents, **params)`` counts spikes over ``IF_SETTINGS``;
+    ``rate_fn(I=..., Rm=..., Cm=..., Vth=..., tau_ref=...)`` gives the theory in
+    spikes per ms; ``run_fn(I, **params)`` returns ``(time, Vm)``. A function
+    that still raises ``NotImplementedError`` is skipped with a message; if all
+    three do, no figure is drawn and ``None`` is returned.
+    """
+    currents = IF_CURRENTS if currents is None else currents
+    fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
+    params = {"tau_ref": tau_ref, "Rm": Rm, **fixed, "V_spike": LIF_DEFAULTS["V_spike"]}
+    counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
+    theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
+    trace = call_student_function(run_fn, I, **TRACE_SETTINGS, **params)
+    if counts is None and theory is None and trace is None:
+        return None
+
+    fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(10.5, 3.8), width_ratios=[1, 1.25])
+    rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
+    plot_if_curve(ax_if, currents, rates, theory)
+    relu = currents.clamp(min=0) / (fixed["Cm"] * fixed["Vth"])
+    ax_if.plot(currents, relu, ":", color="0.4", label=r"ReLU: $\max(0, I)/(C_m V_{th})$")
+    ax_if.axvline(I, color="tab:orange", lw=1)
+    ax_if.set_ylim(-0.005, RATE_LIMIT)
+    ax_if.set_title(f"I-F 曲線 ($R_m$ = {Rm:g}, " + r"$\tau_{ref}$" + f" = {tau_ref:g} ms)")
+    ax_if.legend(loc="upper left", fontsize=8)
+
+    if trace is not None:
+        time, Vm = trace
+        n_spikes = int((torch.as_tensor(Vm) > fixed["Vth"]).sum())
+        title = f"膜電位 ($I$ = {I:g} mA): {TRACE_SETTINGS['T']:g} ms で {n_spikes} 回発火"
+        plot_membrane(ax_v, time, Vm, fixed["Vth"], title, color="tab:orange")
+        low = min(-0.1, float(torch.as_tensor(Vm).min()) - 0.1)
+        ax_v.set_ylim(low, max(1.8, float(torch.as_tensor(Vm).max()) + 0.1))
+        ax_v.legend(loc="upper right", fontsize=8)
+    else:
+        ax_v.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def lif_widget(
+    spike_counts_fn: Callable[..., Any],
+    rate_fn: Callable[..., Any],
+    run_fn: Callable[..., Any],
+):
+    """Sliders for ``Rm``, ``tau_ref`` and ``I`` -> I-F curve and membrane trace (widget 8)."""
+
+    def draw(Rm: float, tau_ref: float, I: float):
+        return draw_lif(spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I)
+
+    controls = {
+        "Rm": float_slider(WIDGET_DEFAULTS["Rm"], 1.0, 100.0, 0.5, "膜抵抗 Rm (kΩ)"),
+        "tau_ref": float_slider(WIDGET_DEFAULTS["tau_ref"], 1.0, 100.0, 0.5, "不応期 τ_ref (ms)"),
+        "I": float_slider(WIDGET_DEFAULTS["I"], -0.5, 2.0, 0.05, "電流 I (mA)"),
+    }
+    return interactive_figure(draw, controls, per_row=3)
