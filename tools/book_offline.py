@@ -27,8 +27,9 @@ HERE = Path(__file__).resolve().parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_HINT = (
     "この図は本のビルド時に保存した初期状態です。スライダーなどを動かして図を更新するには、"
-    "ページ上部のロケットのボタンから「Live Code」を選び、セルの「run all」でコードを実行します"
-    "(公開版の本は Binder に、手元で {make_live} を実行して開いた本は手元の Jupyter に接続します)。"
+    "ページ上部のロケットのボタンから「Live Code」を選び、セルの「run all」でコードを"
+    "実行します (公開版の本は Binder に、手元で {make_live} を実行して開いた本は手元の"
+    " Jupyter に接続します)。"
     "Binder・Colab・手元の Jupyter でノートブックを開いても動かせます。"
 )
 
