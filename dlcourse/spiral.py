@@ -192,10 +192,11 @@ def draw_spiral_training(
 
     The data are split by ``split_fn(X, y, seed)`` (returning ``X_test, y_test,
     X_train, y_train``); Adam (``lr``) with cross-entropy runs for ``epochs``
-    epochs, one ``train_fn(..., num_epochs=1)`` call per epoch (wrapped in
-    ``progress``), which also gives the accuracy curves. Returns the figure
-    (decision map with the test points, accuracy per epoch), or ``None`` while
-    ``split_fn`` or ``train_fn`` is not implemented.
+    epochs, one ``train_fn(net, criterion, optimizer, train_loader, test_loader,
+    num_epochs=1, device="cpu")`` call per epoch (the network is tiny: the CPU
+    is fine), wrapped in ``progress``, which also gives the accuracy curves.
+    Returns the figure (decision map with the test points, accuracy per
+    epoch), or ``None`` while ``split_fn`` or ``train_fn`` is not implemented.
     """
     X, y = spiral_dataset()
     parts = call_student_function(split_fn, X, y, seed)
@@ -211,7 +212,14 @@ def draw_spiral_training(
     history = []
     for _ in progress(range(epochs), desc="学習中", leave=False):
         scores = call_student_function(
-            train_fn, net, criterion, optimizer, train_loader, test_loader, num_epochs=1
+            train_fn,
+            net,
+            criterion,
+            optimizer,
+            train_loader,
+            test_loader,
+            num_epochs=1,
+            device="cpu",
         )
         if scores is None:
             return None
