@@ -321,6 +321,7 @@ PAGE_REPORT = """(selector) => {
                 ".widget-slider, .widget-dropdown, .widget-button, .widget-toggle-buttons,"
                 + " .widget-checkbox, .widget-text, input, select, button").length,
             figures: images.filter((img) => img.complete && img.naturalWidth > 0).length,
+            text: area.innerText.slice(-600),  // e.g. the error a callback raised
         };
     });
     // Japanese text: with no CJK font every character is the same empty box.
@@ -377,7 +378,7 @@ def test_page_in_the_browser(name, browser, book_url):
     assert report["distinctGlyphs"] == len(sample), f"{sample!r} drawn as empty boxes: no CJK font"
     for number, widget in enumerate(report["widgets"], 1):
         assert widget["controls"], f"widget {number} shows no control"
-        assert widget["figures"], f"widget {number} shows no figure"
+        assert widget["figures"], f"widget {number} shows no figure; it shows:\n{widget['text']}"
     assert len(report["widgets"]) == report["widgetHints"], "a widget without the note on Live Code"
     assert all(status == 200 for status in downloads.values()), f"downloads: {downloads}"
     if name in chapter_pages():
