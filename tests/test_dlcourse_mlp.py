@@ -142,6 +142,17 @@ def test_widget_is_friendly_while_the_builder_is_a_stub(capsys):
     box = mlp_boundary_widget(stub)
     assert len(box.children) == 4  # two rows of controls, the button, the output
 
+    class HalfDone(nn.Module):
+        def __init__(self, *_args):
+            super().__init__()
+            self.mlp = nn.Sequential(nn.Linear(2, 2))
+
+        def forward(self, x):
+            raise NotImplementedError("演習 4.3: MLP を実装してください")
+
+    assert draw_mlp_boundary(HalfDone) is None
+    assert "forward がまだ実装されていません" in capsys.readouterr().out
+
 
 def test_progress_wrapper_sees_every_step():
     seen = []
