@@ -1,0 +1,254 @@
+"""Helpers of chapter 03 (ロジスティック回帰): the blobs data and the decision-region widget.
+
+Nothing here is a solution of the chapter's graded functions: the widget trains
+with PyTorch's own ``F.cross_entropy`` / ``torch.sigmoid`` and receives an
+``accuracy_fn(scores, labels)`` from the notebook (the book passes a one-line
+PyTorch version, the exercise the student's ``accuracy``).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.colors import ListedColormap
+from sklearn.datasets import make_blobs
+
+from dlcourse.iris import FEATURE_NAMES_JA, SPECIES_NAMES
+from dlcourse.widgets import call_student_function, dropdown, int_slider, interactive_figure
+
+BLOB_CENTERS = ((1.0, 1.0), (-1.0, -1.0))
+SPECIES_COLORS = ("tab:blue", "tab:orange", "tab:green")
+REGION_COLORS = ("#c6dbef", "#fdd0a2", "#c7e9c0")
+MODEL_KINDS = {
+    "softmax": "softmax + 交差エントロピー",
+    "sigmoid": "シグモイド + 二乗誤差 (MSE)",
+}
+WIDGET_EPOCHS = 200
+WIDGET_LEARNING_RATE = 0.1
+
+
+def blobs_train_test(n_samples: int = 10000):
+    """Two Gaussian blobs (seed 000): centres (1, 1) -> label 0 and (-1, -1) -> label 1, std 0.5.
+
+    The training set is drawn with ``random_state=0``, the test set is a fresh
+    draw with ``random_state=1``. Returns ``(X_train, y_train, X_test, y_test)``:
+    ``X`` float32 ``(n_samples, 2)``, ``y`` int64 ``(n_samples,)``.
+    """
+    arrays = []
+    for random_state in (0, 1):
+        X, y = make_blobs(
+            n_samples=n_samples,
+            n_features=2,
+            centers=BLOB_CENTERS,
+            cluster_std=0.5,
+            random_state=random_state,
+        )
+        arrays += [torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))]
+    return tuple(arrays)
+
+
+def plot_two_classes(ax, X: torch.Tensor, y: torch.Tensor, max_points: int = 2000):
+    """Scatter the first ``max_points`` points of a two-class 2-D set, one colour per label."""
+    X, y = X[:max_points], y[:max_points]
+    for label, color in zip((0, 1), ("tab:blue", "tab:red"), strict=True):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], s=6, alpha=0.35, color=color, label=f"y = {label}")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left", markerscale=3)
+    return ax
+
+
+@dataclass
+class Snapshots:
+    """Parameters of a 2-feature, 3-class linear classifier after each epoch of training.
+
+    The model sees standardized inputs ``(x - mean) / std``; ``W[e]`` (3, 2)
+    and ``b[e]`` (3,) are its parameters after ``e`` epochs (``e = 0``: the
+    initial ones), ``loss[e]`` its training loss at that point.
+    """
+
+    kind: str
+    W: torch.Tensor  # (E + 1, 3, 2)
+    b: torch.Tensor  # (E + 1, 3)
+    loss: torch.Tensor  # (E + 1,)
+    mean: torch.Tensor  # (2,)
+    std: torch.Tensor  # (2,)
+
+    def scores(self, X: torch.Tensor, epoch: int) -> torch.Tensor:
+        """The linear scores ``(N, 3)`` of raw 2-feature inputs ``X (N, 2)`` at ``epoch``."""
+        return F.linear((X - self.mean) / self.std, self.W[epoch], self.b[epoch])
+
+
+def train_snapshots(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    kind: str = "softmax",
+    num_epochs: int = WIDGET_EPOCHS,
+    lr: float = WIDGET_LEARNING_RATE,
+    seed: int = 0,
+) -> Snapshots:
+    """Full-batch gradient descent on 2 standardized features, keeping every epoch's parameters.
+
+    ``kind="softmax"``: logits trained with cross-entropy; ``kind="sigmoid"``:
+    sigmoid outputs trained with the MSE against one-hot targets (the seed's
+    model). One epoch is one step on the whole training set, which keeps the
+    widget fast; both kinds start from the same parameters.
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind は {sorted(MODEL_KINDS)} のどれかです: {kind!r}")
+    X, y = X.float(), y.long()
+    mean, std = X.mean(dim=0), X.std(dim=0)
+    inputs = (X - mean) / std  # (N, 2)
+    targets = F.one_hot(y, 3).float()  # (N, 3)
+    # Drawn like nn.Linear's initial values, from a private generator (the
+    # global random state of the notebook is left alone).
+    generator = torch.Generator().manual_seed(seed)
+    bound = 1 / np.sqrt(2)
+    W = (torch.rand(3, 2, generator=generator) * 2 - 1).mul_(bound).requires_grad_()
+    b = (torch.rand(3, generator=generator) * 2 - 1).mul_(bound).requires_grad_()
+
+    def loss_now() -> torch.Tensor:
+        logits = F.linear(inputs, W, b)  # (N, 3)
+        if kind == "softmax":
+            return F.cross_entropy(logits, y)
+        return F.mse_loss(torch.sigmoid(logits), targets)
+
+    Ws, bs, losses = [], [], []
+    for epoch in range(num_epochs + 1):
+        loss = loss_now()
+        Ws.append(W.detach().clone())
+        bs.append(b.detach().clone())
+        losses.append(loss.detach())
+        if epoch < num_epochs:
+            grad_W, grad_b = torch.autograd.grad(loss, (W, b))
+            with torch.no_grad():
+                W -= lr * grad_W
+                b -= lr * grad_b
+    return Snapshots(kind, torch.stack(Ws), torch.stack(bs), torch.stack(losses), mean, std)
+
+
+def plot_decision_regions(
+    ax,
+    snapshots: Snapshots,
+    epoch: int,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    resolution: int = 200,
+    feature_names: Sequence[str] = (FEATURE_NAMES_JA[2], FEATURE_NAMES_JA[3]),
+):
+    """Colour the plane by the class with the largest score, and scatter the points on top."""
+    low = X.min(dim=0).values - 0.5
+    high = X.max(dim=0).values + 0.5
+    u = torch.linspace(float(low[0]), float(high[0]), resolution)
+    v = torch.linspace(float(low[1]), float(high[1]), resolution)
+    grid_u, grid_v = torch.meshgrid(u, v, indexing="xy")  # (R, R) each
+    grid = torch.stack([grid_u.ravel(), grid_v.ravel()], dim=1)  # (R*R, 2)
+    regions = snapshots.scores(grid, epoch).argmax(dim=1).reshape(resolution, resolution)
+    ax.pcolormesh(u, v, regions, cmap=ListedColormap(REGION_COLORS), vmin=0, vmax=2, shading="auto")
+    for label, (name, color) in enumerate(zip(SPECIES_NAMES, SPECIES_COLORS, strict=True)):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], s=18, color=color, edgecolor="white", lw=0.5, label=name)
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
+    ax.set_xlim(float(low[0]), float(high[0]))
+    ax.set_ylim(float(low[1]), float(high[1]))
+    ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+@dataclass
+class RegionState:
+    """What the decision-region widget draws from: data and both models' snapshots."""
+
+    X_train: torch.Tensor  # (N, 2)
+    y_train: torch.Tensor  # (N,)
+    X_test: torch.Tensor  # (M, 2)
+    y_test: torch.Tensor  # (M,)
+    snapshots: dict[str, Snapshots]
+
+
+def region_state(
+    X_train: Any, y_train: Any, X_test: Any, y_test: Any, features: tuple[int, int] = (2, 3)
+) -> RegionState:
+    """Pick two Iris features and train both model kinds once (a fraction of a second)."""
+    columns = list(features)
+    X_train = torch.as_tensor(X_train, dtype=torch.float32)[:, columns]
+    X_test = torch.as_tensor(X_test, dtype=torch.float32)[:, columns]
+    y_train = torch.as_tensor(y_train).long()
+    y_test = torch.as_tensor(y_test).long()
+    snapshots = {kind: train_snapshots(X_train, y_train, kind) for kind in MODEL_KINDS}
+    return RegionState(X_train, y_train, X_test, y_test, snapshots)
+
+
+def plot_region_epoch(
+    state: RegionState,
+    kind: str = "softmax",
+    epoch: int = 20,
+    accuracy_fn: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
+):
+    """Decision regions at ``epoch`` (left) and the training loss so far (right).
+
+    ``accuracy_fn(scores, labels)`` gives the train and test accuracy in the
+    title; it goes through :func:`call_student_function`. Returns the figure.
+    """
+    snapshots = state.snapshots[kind]
+    fig, (ax_regions, ax_loss) = plt.subplots(
+        1, 2, figsize=(10.5, 4.3), gridspec_kw={"width_ratios": [1.25, 1]}
+    )
+    plot_decision_regions(ax_regions, snapshots, epoch, state.X_train, state.y_train)
+    title = f"{MODEL_KINDS[kind]}: {epoch} エポック後"
+    if accuracy_fn is not None:
+        train_acc = call_student_function(
+            accuracy_fn, snapshots.scores(state.X_train, epoch), state.y_train
+        )
+        test_acc = call_student_function(
+            accuracy_fn, snapshots.scores(state.X_test, epoch), state.y_test
+        )
+        if train_acc is not None and test_acc is not None:
+            title += f"\n正解率 訓練 {float(train_acc):.1%} / テスト {float(test_acc):.1%}"
+    ax_regions.set_title(title, fontsize=11)
+
+    ax_loss.plot(snapshots.loss.numpy(), color="0.75", label="全エポック")
+    ax_loss.plot(snapshots.loss[: epoch + 1].numpy(), color="tab:purple", label="ここまで")
+    ax_loss.axvline(epoch, color="tab:purple", ls=":", lw=1)
+    ax_loss.set_xlabel("エポック (全データで 1 ステップ)")
+    ax_loss.set_ylabel("訓練データの損失")
+    ax_loss.set_title("損失の推移", fontsize=11)
+    ax_loss.grid(True, alpha=0.3)
+    ax_loss.legend()
+    fig.tight_layout()
+    return fig
+
+
+def decision_region_widget(
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
+    accuracy_fn: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
+    features: tuple[int, int] = (2, 3),
+):
+    """Model kind and epoch slider -> decision regions on two Iris features (widget 3).
+
+    ``X_train``/``X_test`` hold all four Iris measurements; ``features``
+    picks two (default: petal length and width). Both models are trained
+    once; the slider only redraws from the stored snapshots.
+    """
+    state = region_state(X_train, y_train, X_test, y_test, features)
+
+    def draw(kind: str, epoch: int):
+        return plot_region_epoch(state, kind, epoch, accuracy_fn)
+
+    controls = {
+        "kind": dropdown(
+            [(label, kind) for kind, label in MODEL_KINDS.items()], "softmax", "モデル"
+        ),
+        "epoch": int_slider(20, 0, WIDGET_EPOCHS, 1, "エポック"),
+    }
+    return interactive_figure(draw, controls, per_row=2)
