@@ -69,6 +69,8 @@ def normalized(path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # execution timestamps
+    # Saved ipywidgets state: a dict keyed by random model ids, in creation order.
+    nb.metadata.pop("widgets", None)
     return re.sub(r"\b[0-9a-f]{32}\b", "<widget model id>", nbformat.writes(nb))
 
 
