@@ -304,6 +304,19 @@ def r2_score(y_pred, y_true):
         },
         fails={"r2_score_values", "r2_score_argument_order", "r2_score_all_elements"},
     ),
+    "r2_score_centres_y_true_in_place": Mistake(
+        cells={
+            "r2_score": """
+def r2_score(y_pred, y_true):
+    if y_pred.shape != y_true.shape:
+        raise ValueError(f"形が違います: {tuple(y_pred.shape)} と {tuple(y_true.shape)}")
+    ss_res = ((y_true - y_pred) ** 2).sum()
+    y_true -= y_true.mean()
+    return float(1 - ss_res / (y_true**2).sum())
+"""
+        },
+        fails={"r2_score_values"},
+    ),
     "r2_score_returns_a_tensor": Mistake(
         cells={
             "r2_score": """
