@@ -52,7 +52,7 @@ live: book
 test: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check dlcourse tests tools
-	$(BIN)/python -m pytest -n 2 --dist loadgroup \
+	$(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests book solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300
 
