@@ -12,6 +12,7 @@ import http.server
 import json
 import threading
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -29,6 +30,8 @@ from grading_fixtures.tinycourse import (
 )
 from harness import cell_scores, env_with_venv
 
+from dlcourse.grading import sandbox
+
 STUBBORN = (
     "while True:\n"
     "    try:\n"
@@ -38,6 +41,7 @@ STUBBORN = (
     "        pass\n"
 )
 MEMORY_BOMB = "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 1024 * 1024))\n"
+FORK_BOMB = "import os\nwhile True:\n    os.fork()\n"
 FLOOD = "for _ in range(1000):\n    print('y' * 100_000)\n"
 
 
@@ -88,6 +92,13 @@ def graded(tmp_path_factory):
     submit_notebook(course, "os_exit", answered(course, square="import os\nos._exit(3)\n"))
     kill = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
     submit_notebook(course, "killed", answered(course, square=kill))
+    submit_notebook(course, "fork_bomb", answered(course, square=FORK_BOMB))
+    foreign = answered(course)
+    foreign.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    submit_notebook(course, "foreign_kernel", foreign)
+    linked = submit_bytes(course, "symlink", "README.txt", b"see the notebook")
+    solution = course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    (linked / f"{ASSIGNMENT}.ipynb").symlink_to(solution)
     submit_notebook(course, "big_output", answered(course, greet=FLOOD + answered_greet()))
     targets = [
         "../../../gradebook.db",
@@ -213,12 +224,25 @@ def test_well_behaved_students_get_exact_marks(graded):
         ("os_exit", 1, "終了コード 3"),
         ("killed", 1, "SIGKILL"),
         ("big_output", AUTO_POINTS, "出力が多すぎる"),
+        ("foreign_kernel", AUTO_POINTS, ""),
+        ("symlink", 0, "リンク"),
         ("network", AUTO_POINTS - 2, "ネットワーク"),
     ],
 )
 def test_each_case_gets_a_grade_and_a_reason(graded, student, points, reason):
     assert score(graded, student) == points, reasons(graded, student)
     assert reason in reasons(graded, student)
+
+
+def test_fork_bomb_is_contained(graded):
+    # The capped forks end the cell with an error or a timeout, and the forked copies of
+    # the kernel may leave it unresponsive (then later cells fail, as for stubborn_loop).
+    scores = cell_scores(graded["course"], ASSIGNMENT, "fork_bomb")
+    assert scores["test_add"] == (1, 1)
+    assert scores["test_square"][0] == 0
+    cgroups = Path(sandbox.PIDS_CGROUP).glob("dlcourse-*")
+    left = [c.name for c in cgroups if not sandbox._alive(int(c.name.removeprefix("dlcourse-")))]
+    assert len(left) <= 1, f"cgroups left behind by launchers that ended: {left}"
 
 
 def test_cells_after_a_dead_kernel_fail(graded):

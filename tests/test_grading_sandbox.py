@@ -135,6 +135,45 @@ def test_processes_left_behind_die_with_the_program(tmp_path):
     assert not marker.exists(), "a daemonized child outlived the sandboxed program"
 
 
+def test_process_cap_stops_a_fork_bomb(tmp_path):
+    done, report = confined(
+        tmp_path,
+        "import os, time\n"
+        "children = 0\n"
+        "try:\n"
+        "    for _ in range(1000):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(20)\n"
+        "            os._exit(0)\n"
+        "        children += 1\n"
+        "    print('UNCAPPED', children)\n"
+        "except BlockingIOError:\n"
+        "    print('capped', children)\n",
+        processes=40,
+    )
+    if not report["processes"] and not os.environ.get("CI"):
+        pytest.skip("root without a writable cgroup v1 pids hierarchy: no process cap here")
+    assert report["processes"], report
+    verdict, children = done.stdout.split()
+    assert verdict == "capped", done.stdout + done.stderr
+    assert int(children) <= 40
+    cgroups = Path(sandbox.PIDS_CGROUP).glob("dlcourse-*")
+    left = [c.name for c in cgroups if not sandbox._alive(int(c.name.removeprefix("dlcourse-")))]
+    assert not left, f"cgroups left behind by launchers that ended: {left}"
+
+
+def test_the_program_holds_no_capability(tmp_path):
+    done, _ = confined(
+        tmp_path,
+        "status = open('/proc/self/status').read().splitlines()\n"
+        "wanted = ('CapEff', 'CapBnd', 'CapAmb')\n"
+        "print(' '.join(line for line in status if line.startswith(wanted)))\n",
+    )
+    fields = done.stdout.split()
+    assert fields[::2] == ["CapEff:", "CapBnd:", "CapAmb:"], done.stdout + done.stderr
+    assert all(int(value, 16) == 0 for value in fields[1::2]), done.stdout
+
+
 def test_no_signals_to_outside_processes(tmp_path):
     victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

@@ -94,3 +94,27 @@ def test_cli_help_and_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["grade", "nothing", "--no-progress"]) == 2
     assert "nothing" in capsys.readouterr().err
+
+
+def test_notebook_with_huge_stored_outputs_is_graded_without_them(tmp_path):
+    from grading_fixtures.tinycourse import ASSIGNMENT, make_tiny_course, submit_notebook
+
+    from dlcourse.grading import course as course_module
+
+    course_root = make_tiny_course(tmp_path)
+    nb = released()
+    slim = len(nbformat.writes(nb).encode())
+    code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", text="x" * 5000)]
+    submit_notebook(course_root, "fat", nb)
+    course = course_module.Course.load(course_root, None)
+    cap = course_module.MAX_SUBMITTED_FILE_BYTES
+    try:
+        course_module.MAX_SUBMITTED_FILE_BYTES = slim + 1000
+        submission = course.submission(ASSIGNMENT, "fat")
+    finally:
+        course_module.MAX_SUBMITTED_FILE_BYTES = cap
+    kept = json.loads(submission["files"][f"{ASSIGNMENT}.ipynb"])
+    assert all(cell.get("outputs", []) == [] for cell in kept["cells"])
+    assert ["".join(c["source"]) for c in kept["cells"]] == [c.source for c in nb.cells]
+    assert "出力を消して採点しました" in submission["notes"][0]

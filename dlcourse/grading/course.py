@@ -27,6 +27,22 @@ import nbformat
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
 MAX_SUBMITTED_FILE_BYTES = 50 * 1024 * 1024
+# A notebook above the file cap is still graded when it fits once its stored outputs are
+# cleared (nbgrader clears them before running anyway); past this size it is not read.
+MAX_NOTEBOOK_READ_BYTES = 1024 * 1024 * 1024
+
+
+def without_outputs(data: bytes) -> bytes | None:
+    """The notebook ``data`` with every stored output and attachment removed, or None."""
+    try:
+        nb = json.loads(data)
+        for cell in nb.get("cells", []):
+            if "outputs" in cell:
+                cell["outputs"] = []
+            cell.pop("attachments", None)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return json.dumps(nb, ensure_ascii=False, indent=1).encode()
 
 
 class CourseError(RuntimeError):
@@ -118,6 +134,8 @@ class Course:
                 notebooks.append(
                     {
                         "name": nb.name,
+                        # nbgrader restores it in submissions (OverwriteKernelspec)
+                        "kernelspec": nb.kernelspec,
                         "source_cells": [
                             {
                                 "name": c.name,
@@ -163,7 +181,7 @@ class Course:
                     name, duedate=datetime.datetime.fromisoformat(duedate) if duedate else None
                 )
                 for nb in definition["notebooks"]:
-                    gb.update_or_create_notebook(nb["name"], name)
+                    gb.update_or_create_notebook(nb["name"], name, kernelspec=nb.get("kernelspec"))
                     for cell in nb["source_cells"]:
                         fields = {k: v for k, v in cell.items() if k != "name"}
                         gb.update_or_create_source_cell(cell["name"], nb["name"], name, **fields)
@@ -249,11 +267,21 @@ class Course:
                     notes.append(f"リンクは採点に使いません: {rel}")
                 continue
             size = path.stat().st_size
-            if size > MAX_SUBMITTED_FILE_BYTES or total + size > MAX_SUBMISSION_BYTES:
+            data = None
+            if size > MAX_SUBMITTED_FILE_BYTES and path.suffix == ".ipynb":
+                if size <= MAX_NOTEBOOK_READ_BYTES:
+                    data = without_outputs(path.read_bytes())
+                if data is not None and len(data) <= MAX_SUBMITTED_FILE_BYTES:
+                    notes.append(f"保存された出力が大きすぎるため、出力を消して採点しました: {rel}")
+                    size = len(data)
+                else:
+                    data = None
+            too_big = size > MAX_SUBMITTED_FILE_BYTES and data is None
+            if too_big or total + size > MAX_SUBMISSION_BYTES:
                 notes.append(f"大きすぎるファイルは採点に使いません: {rel} ({size} bytes)")
                 continue
             total += size
-            data = path.read_bytes()
+            data = path.read_bytes() if data is None else data
             files[rel] = data
             digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
         return {"student": student, "files": files, "notes": notes, "digest": digest.hexdigest()}

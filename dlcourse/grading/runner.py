@@ -34,6 +34,7 @@ class Options:
     memory_mb: int = 2048
     cpu_seconds: int | None = None  # default: 10 x timeout
     file_mb: int = 200
+    processes: int = 256  # processes and threads a kernel may start (fork bombs)
     max_cell_output_mb: float = 2.0
     db_url: str | None = None
     scheduler: str | None = None
@@ -168,6 +169,7 @@ def grade(options: Options, out=sys.stdout) -> Summary:
             "memory_mb": options.memory_mb,
             "cpu_seconds": options.cpu_seconds or 10 * timeout,
             "file_mb": options.file_mb,
+            "processes": options.processes,
             "max_cell_output_mb": options.max_cell_output_mb,
             "block_network": options.block_network,
             "log_level": options.log_level,

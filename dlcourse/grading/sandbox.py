@@ -16,7 +16,12 @@ kernel command. Before it starts the kernel it
    private writable memory, which is what a Python allocation uses: an over-allocation
    raises ``MemoryError`` in the cell), CPU time (``RLIMIT_CPU``: the kernel receives
    ``SIGXCPU`` and dies), the size of any file it writes (``RLIMIT_FSIZE``) and no core
-   dumps;
+   dumps. The number of processes and threads is capped too, so that a fork bomb gets
+   ``BlockingIOError`` instead of exhausting the machine's PIDs: by a cgroup of its own
+   with ``pids.max`` (root, cgroup v1 ``pids`` hierarchy) or else by ``RLIMIT_NPROC``
+   (which the kernel never applies to root). Then the kernel drops every capability
+   (bounding, ambient, effective, permitted and inheritable sets), so that student code
+   run by root cannot mount, chown or trace the grader;
 3. restricts **file-system writes** with Landlock (Linux >= 5.13, no privileges needed):
    the kernel may create, change and delete files only beneath the directories given
    with ``--write`` (its working folder and a private home), plus writes to
@@ -46,6 +51,11 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+LAST_CAPABILITY = 63  # drops past the kernel's last capability fail with EINVAL, ignored
 
 # Landlock (include/uapi/linux/landlock.h); the syscall numbers are the same on all
 # architectures that have them.
@@ -83,6 +93,18 @@ class _RulesetAttr(ctypes.Structure):
         ("handled_access_fs", ctypes.c_uint64),
         ("handled_access_net", ctypes.c_uint64),
         ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
     ]
 
 
@@ -229,8 +251,85 @@ def loopback_up() -> bool:
         return False
 
 
-def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
-    """Resource limits of the calling process (inherited by what it executes)."""
+def drop_capabilities() -> None:
+    """Give up every capability, for this process and everything it executes later."""
+    for cap in range(LAST_CAPABILITY + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = _CapHeader(version=LINUX_CAPABILITY_VERSION_3, pid=0)
+    data = (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def count_tasks(uid: int) -> int:
+    """Threads of ``uid``: what RLIMIT_NPROC counts."""
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{name}/task"))
+            except OSError:
+                pass
+    return count
+
+
+PIDS_CGROUP = "/sys/fs/cgroup/pids"  # cgroup v1; v2 hosts fall back to RLIMIT_NPROC
+
+
+def make_pids_cgroup(max_tasks: int) -> str | None:
+    """A new pids cgroup allowing ``max_tasks`` tasks, or None where none can be made.
+
+    Empty cgroups left by launchers that were killed are removed on the way.
+    """
+    if max_tasks <= 0 or os.geteuid() != 0 or not os.access(PIDS_CGROUP, os.W_OK):
+        return None
+    for name in os.listdir(PIDS_CGROUP):
+        owner = name.removeprefix("dlcourse-")
+        if owner.isdigit() and not _alive(int(owner)):
+            try:
+                os.rmdir(f"{PIDS_CGROUP}/{name}")  # fails while tasks are inside
+            except OSError:
+                pass
+    path = f"{PIDS_CGROUP}/dlcourse-{os.getpid()}"
+    try:
+        os.makedirs(path, exist_ok=True)
+        _write(f"{path}/pids.max", str(max_tasks))
+    except OSError:
+        return None
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def remove_cgroup(path: str) -> None:
+    import time
+
+    for _ in range(50):  # the namespace's last tasks may still be exiting
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
+def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int = 0) -> None:
+    """Resource limits of the calling process (inherited by what it executes).
+
+    ``processes`` is the number of processes and threads the program may add to those
+    its user runs already (RLIMIT_NPROC counts every task of the real user ID).
+    """
     if memory_mb > 0:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
@@ -240,6 +339,9 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
     if file_mb > 0:
         cap = file_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+    if processes > 0:
+        cap = count_tasks(os.getuid()) + processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -263,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         report["loopback"] = loopback_up()
     block_tcp = block_network and not report["network_namespace"]
     abi = landlock_abi() if limits.get("landlock", True) else 0
+    processes = int(limits.get("processes", 0))
+    cgroup = make_pids_cgroup(processes)
 
     # The kernel must not start before the report is written and the limits are known;
     # the kernel's real wait status comes back through `status_*` (see _init).
@@ -272,15 +376,19 @@ def main(argv: list[str] | None = None) -> int:
     if pid == 0:
         os.close(ready_write)
         os.close(status_read)
-        os.read(ready_read, 1)
+        in_cgroup = os.read(ready_read, 1) == b"c"  # else cap by RLIMIT_NPROC
         os.close(ready_read)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() not in (parent, 0):  # the launcher died meanwhile
             os._exit(137)
         try:
             set_limits(
-                limits.get("memory_mb", 0), limits.get("cpu_seconds", 0), limits.get("file_mb", 0)
+                limits.get("memory_mb", 0),
+                limits.get("cpu_seconds", 0),
+                limits.get("file_mb", 0),
+                0 if in_cgroup else processes,
             )
+            drop_capabilities()
             if abi:
                 restrict_writes(limits.get("writable", []), block_tcp=block_tcp)
             if report["pid_namespace"]:
@@ -292,6 +400,16 @@ def main(argv: list[str] | None = None) -> int:
 
     os.close(ready_read)
     os.close(status_write)
+    report["processes"] = None
+    if cgroup:
+        try:
+            _write(f"{cgroup}/cgroup.procs", str(pid))
+            report["processes"] = {"max": processes, "by": "cgroup"}
+        except OSError:
+            remove_cgroup(cgroup)
+            cgroup = None
+    if not cgroup and processes > 0 and os.getuid() != 0:
+        report["processes"] = {"max": processes, "by": "RLIMIT_NPROC"}
     if abi:
         report["landlock"] = {
             "abi": abi,
@@ -314,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, forward)
-    os.write(ready_write, b"1")
+    os.write(ready_write, b"c" if cgroup else b"r")
     os.close(ready_write)
     while True:
         try:
@@ -322,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             break
         except InterruptedError:
             continue
+    if cgroup:
+        remove_cgroup(cgroup)
     cpu = usage.ru_utime + usage.ru_stime
     relayed = os.read(status_read, 100).split()
     if len(relayed) == 2:  # the kernel's own status, relayed by the namespace's init

@@ -201,6 +201,7 @@ def _autograde(job: dict, jobdir: Path, course: Path, phases: dict) -> tuple[dic
         "memory_mb": int(limits["memory_mb"]),
         "cpu_seconds": int(limits["cpu_seconds"]),
         "file_mb": int(limits["file_mb"]),
+        "processes": int(limits.get("processes", 256)),
         "block_network": bool(limits["block_network"]),
         "landlock": True,
         "max_cell_output": int(limits["max_cell_output_mb"] * 1024 * 1024),
