@@ -31,24 +31,27 @@ WIDGET_EPOCHS = 200
 WIDGET_LEARNING_RATE = 0.1
 
 
-def blobs_train_test(n_samples: int = 10000):
-    """Two Gaussian blobs (seed 000): centres (1, 1) -> label 0 and (-1, -1) -> label 1, std 0.5.
+def blobs_dataset(n_samples: int = 10000, random_state: int = 0):
+    """Two Gaussian blobs around (1, 1) (label 0) and (-1, -1) (label 1), std 0.5 (seed 000).
 
-    The training set is drawn with ``random_state=0``, the test set is a fresh
-    draw with ``random_state=1``. Returns ``(X_train, y_train, X_test, y_test)``:
-    ``X`` float32 ``(n_samples, 2)``, ``y`` int64 ``(n_samples,)``.
+    Returns ``X (N, 2)`` float32 and ``y (N,)`` int64 tensors.
     """
-    arrays = []
-    for random_state in (0, 1):
-        X, y = make_blobs(
-            n_samples=n_samples,
-            n_features=2,
-            centers=BLOB_CENTERS,
-            cluster_std=0.5,
-            random_state=random_state,
-        )
-        arrays += [torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))]
-    return tuple(arrays)
+    X, y = make_blobs(
+        n_samples=n_samples,
+        n_features=2,
+        centers=BLOB_CENTERS,
+        cluster_std=0.5,
+        random_state=random_state,
+    )
+    return torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
+
+
+def blobs_train_test(n_samples: int = 10000):
+    """The blobs as seed 000 uses them: train on ``random_state=0``, test on a fresh draw (1).
+
+    Returns ``(X_train, y_train, X_test, y_test)``.
+    """
+    return blobs_dataset(n_samples, random_state=0) + blobs_dataset(n_samples, random_state=1)
 
 
 def plot_two_classes(ax, X: torch.Tensor, y: torch.Tensor, max_points: int = 2000):

@@ -14,11 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn as nn
-from sklearn.datasets import make_blobs, make_circles, make_moons
+from sklearn.datasets import make_circles, make_moons
 
+from dlcourse.logistic_regression import blobs_dataset  # noqa: F401 - chapter 04 uses it
 from dlcourse.widgets import button_figure, call_student_function, dropdown, int_slider, no_progress
 
-BLOB_CENTERS = ((1.0, 1.0), (-1.0, -1.0))
 TOY_DATASETS = {"moons": "三日月 (moons)", "circles": "同心円 (circles)", "xor": "XOR"}
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "ReLU": nn.ReLU,
@@ -45,22 +45,6 @@ def single_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def blobs_dataset(n_samples: int = 10000, random_state: int = 0):
-    """Two Gaussian blobs around (1, 1) (label 0) and (-1, -1) (label 1), std 0.5.
-
-    The set-up of seed 000: train on ``random_state=0``, test on a fresh draw
-    with ``random_state=1``. Returns ``X (N, 2)`` float32 and ``y (N,)`` int64 tensors.
-    """
-    X, y = make_blobs(
-        n_samples=n_samples,
-        n_features=2,
-        centers=BLOB_CENTERS,
-        cluster_std=0.5,
-        random_state=random_state,
-    )
-    return torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
 
 
 def toy_dataset(name: str = "moons", n_samples: int = 300, seed: int = 0):
