@@ -151,10 +151,15 @@ def test_process_cap_stops_a_fork_bomb(tmp_path):
         "    print('capped', children)\n",
         processes=40,
     )
-    assert report["processes"] == {"max": 40}, report
+    if not report["processes"] and not os.environ.get("CI"):
+        pytest.skip("root without a writable cgroup v1 pids hierarchy: no process cap here")
+    assert report["processes"], report
     verdict, children = done.stdout.split()
     assert verdict == "capped", done.stdout + done.stderr
     assert int(children) <= 40
+    cgroups = Path(sandbox.PIDS_CGROUP).glob("dlcourse-*")
+    left = [c.name for c in cgroups if not sandbox._alive(int(c.name.removeprefix("dlcourse-")))]
+    assert not left, f"cgroups left behind by launchers that ended: {left}"
 
 
 def test_the_program_holds_no_capability(tmp_path):

@@ -17,10 +17,9 @@ kernel command. Before it starts the kernel it
    raises ``MemoryError`` in the cell), CPU time (``RLIMIT_CPU``: the kernel receives
    ``SIGXCPU`` and dies), the size of any file it writes (``RLIMIT_FSIZE``) and no core
    dumps. The number of processes and threads is capped too, so that a fork bomb gets
-   ``BlockingIOError`` instead of exhausting the machine's PIDs (``RLIMIT_NPROC``, which
-   Linux never applies to a real user ID of root: a kernel started by root gets an unused
-   real user ID of its own and keeps the effective ID 0 for file access). Then the kernel
-   drops every capability
+   ``BlockingIOError`` instead of exhausting the machine's PIDs: by a cgroup of its own
+   with ``pids.max`` (root, cgroup v1 ``pids`` hierarchy) or else by ``RLIMIT_NPROC``
+   (which the kernel never applies to root). Then the kernel drops every capability
    (bounding, ambient, effective, permitted and inheritable sets), so that student code
    run by root cannot mount, chown or trace the grader;
 3. restricts **file-system writes** with Landlock (Linux >= 5.13, no privileges needed):
@@ -276,22 +275,53 @@ def count_tasks(uid: int) -> int:
     return count
 
 
-KERNEL_UID_BASE = 3_000_000  # + the launcher's PID: unused IDs, one per kernel
+PIDS_CGROUP = "/sys/fs/cgroup/pids"  # cgroup v1; v2 hosts fall back to RLIMIT_NPROC
 
 
-def unprivileged_real_uid(uid: int) -> bool:
-    """Root only: give this process a real user ID of its own (the effective one stays 0).
+def make_pids_cgroup(max_tasks: int) -> str | None:
+    """A new pids cgroup allowing ``max_tasks`` tasks, or None where none can be made.
 
-    Linux never applies ``RLIMIT_NPROC`` to a process whose real user is root, whatever
-    its capabilities; with another real user ID the cap holds, while file access (which
-    uses the effective user ID) is unchanged. An ID per kernel keeps one student's fork
-    bomb from using up the processes of another student's kernel running beside it.
-    Returns whether the ID was changed.
+    Empty cgroups left by launchers that were killed are removed on the way.
     """
-    if os.getuid() != 0:
+    if max_tasks <= 0 or os.geteuid() != 0 or not os.access(PIDS_CGROUP, os.W_OK):
+        return None
+    for name in os.listdir(PIDS_CGROUP):
+        owner = name.removeprefix("dlcourse-")
+        if owner.isdigit() and not _alive(int(owner)):
+            try:
+                os.rmdir(f"{PIDS_CGROUP}/{name}")  # fails while tasks are inside
+            except OSError:
+                pass
+    path = f"{PIDS_CGROUP}/dlcourse-{os.getpid()}"
+    try:
+        os.makedirs(path, exist_ok=True)
+        _write(f"{path}/pids.max", str(max_tasks))
+    except OSError:
+        return None
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    os.setresuid(uid, 0, 0)
+    except PermissionError:
+        pass
     return True
+
+
+def remove_cgroup(path: str) -> None:
+    import time
+
+    for _ in range(50):  # the namespace's last tasks may still be exiting
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int = 0) -> None:
@@ -310,7 +340,7 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, processes: int = 
         cap = file_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
     if processes > 0:
-        cap = count_tasks(os.getuid()) + processes  # the cap counts all the user's tasks
+        cap = count_tasks(os.getuid()) + processes
         resource.setrlimit(resource.RLIMIT_NPROC, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -336,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     block_tcp = block_network and not report["network_namespace"]
     abi = landlock_abi() if limits.get("landlock", True) else 0
     processes = int(limits.get("processes", 0))
+    cgroup = make_pids_cgroup(processes)
 
     # The kernel must not start before the report is written and the limits are known;
     # the kernel's real wait status comes back through `status_*` (see _init).
@@ -345,13 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     if pid == 0:
         os.close(ready_write)
         os.close(status_read)
-        os.read(ready_read, 1)
+        in_cgroup = os.read(ready_read, 1) == b"c"  # else cap by RLIMIT_NPROC
         os.close(ready_read)
-        if processes > 0:
-            try:  # (clears the parent-death signal, set again below)
-                unprivileged_real_uid(KERNEL_UID_BASE + parent)
-            except OSError as exc:
-                print(f"sandbox: no process cap: {exc}", file=sys.stderr)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() not in (parent, 0):  # the launcher died meanwhile
             os._exit(137)
@@ -360,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                 limits.get("memory_mb", 0),
                 limits.get("cpu_seconds", 0),
                 limits.get("file_mb", 0),
-                processes,
+                0 if in_cgroup else processes,
             )
             drop_capabilities()
             if abi:
@@ -374,7 +400,16 @@ def main(argv: list[str] | None = None) -> int:
 
     os.close(ready_read)
     os.close(status_write)
-    report["processes"] = {"max": processes} if processes > 0 else None
+    report["processes"] = None
+    if cgroup:
+        try:
+            _write(f"{cgroup}/cgroup.procs", str(pid))
+            report["processes"] = {"max": processes, "by": "cgroup"}
+        except OSError:
+            remove_cgroup(cgroup)
+            cgroup = None
+    if not cgroup and processes > 0 and os.getuid() != 0:
+        report["processes"] = {"max": processes, "by": "RLIMIT_NPROC"}
     if abi:
         report["landlock"] = {
             "abi": abi,
@@ -397,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, forward)
-    os.write(ready_write, b"1")
+    os.write(ready_write, b"c" if cgroup else b"r")
     os.close(ready_write)
     while True:
         try:
@@ -405,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             break
         except InterruptedError:
             continue
+    if cgroup:
+        remove_cgroup(cgroup)
     cpu = usage.ru_utime + usage.ru_stime
     relayed = os.read(status_read, 100).split()
     if len(relayed) == 2:  # the kernel's own status, relayed by the namespace's init
