@@ -118,3 +118,79 @@ def test_notebook_with_huge_stored_outputs_is_graded_without_them(tmp_path):
     assert all(cell.get("outputs", []) == [] for cell in kept["cells"])
     assert ["".join(c["source"]) for c in kept["cells"]] == [c.source for c in nb.cells]
     assert "出力を消して採点しました" in submission["notes"][0]
+
+
+async def _wait_after_lost_wakeup(channel_class, ipc_dir) -> float:
+    """Seconds a channel needs for a message whose socket wake-up was consumed elsewhere.
+
+    The peer's message arrives while the channel's poll is registered; before the event
+    loop runs again, another handle on the same ZeroMQ socket reads ``EVENTS``, which
+    drains the edge-triggered file descriptor: the loop is never woken for it.
+    """
+    import asyncio
+    import time
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    context = zmq.asyncio.Context()
+    ours = context.socket(zmq.PAIR)
+    peer = zmq.Context.shadow(context.underlying).socket(zmq.PAIR)
+    address = f"ipc://{ipc_dir}/pair"
+    ours.bind(address)
+    peer.connect(address)
+    session = Session(key=b"")
+    channel = channel_class(ours, session)
+    try:
+        waiting = asyncio.ensure_future(channel.get_msg(timeout=3.0))
+        await asyncio.sleep(0.1)  # the poll is registered and idle
+        started = time.monotonic()
+        session.send(peer, "execute_reply", {"status": "ok"})
+        other_handle = zmq.Socket.shadow(ours.underlying)
+        while not other_handle.get(zmq.EVENTS) & zmq.POLLIN:
+            time.sleep(0.001)  # no await: the loop must not see the wake-up
+        msg = await waiting
+        assert msg["msg_type"] == "execute_reply"
+        return time.monotonic() - started
+    finally:
+        peer.close(linger=0)
+        ours.close(linger=0)
+        context.term()
+
+
+def test_sliced_channel_reads_a_message_whose_wakeup_was_lost(tmp_path):
+    import asyncio
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    from dlcourse.grading.kernel import SlicedWaitChannel
+
+    # jupyter_client's own channel only finds the message when its poll times out
+    # (what stalled the last widget cell of a notebook for the whole cell timeout) ...
+    assert asyncio.run(_wait_after_lost_wakeup(AsyncZMQSocketChannel, tmp_path)) > 2.5
+    # ... the grading client reads it within one slice.
+    assert asyncio.run(_wait_after_lost_wakeup(SlicedWaitChannel, tmp_path)) < 0.5
+
+
+def test_sliced_channel_keeps_the_timeout(tmp_path):
+    import asyncio
+    import time
+    from queue import Empty
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    from dlcourse.grading.kernel import SlicedWaitChannel
+
+    context = zmq.asyncio.Context()
+    socket = context.socket(zmq.PAIR)
+    socket.bind(f"ipc://{tmp_path}/alone")
+    channel = SlicedWaitChannel(socket, Session(key=b""))
+    started = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(channel.get_msg(timeout=0.7))
+    assert 0.6 < time.monotonic() - started < 1.2
+    socket.close(linger=0)
+    context.term()

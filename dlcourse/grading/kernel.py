@@ -26,12 +26,14 @@ from pathlib import Path
 from queue import Empty
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Float, Integer, List, Unicode, default
+from traitlets import Dict, Float, Integer, List, Type, Unicode, default
 
 ABORT_ENAME = "GradingStopped"
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -90,6 +92,40 @@ CUT_MARK = "出力が多すぎるため、以降の出力を省略しました"
 UNRESPONSIVE = "時間切れのあと、割り込んでもカーネルが応答しないため停止しました"
 
 
+class SlicedWaitChannel(AsyncZMQSocketChannel):
+    """A channel that waits for a message in short polls instead of one long one.
+
+    pyzmq's asyncio poll relies on the edge-triggered file descriptor of the ZeroMQ
+    socket; here it sometimes misses the wake-up, and a reply that has already arrived
+    stays unread until the poll times out (seen on about 3 % of notebooks: the last
+    cell then waited the whole cell timeout while the kernel was idle, and the socket
+    reported the message as ready). Each short poll ends with pyzmq's non-blocking
+    check of the socket, so a stranded message is read within one slice.
+    """
+
+    slice_seconds = 0.2
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = self.slice_seconds
+            if deadline is not None:
+                step = min(step, max(0.0, deadline - time.monotonic()))
+            try:
+                return await super().get_msg(timeout=step)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+class SlicedWaitClient(AsyncKernelClient):
+    """The kernel client used for grading: shell and IOPub waits are sliced."""
+
+    shell_channel_class = Type(SlicedWaitChannel)
+    iopub_channel_class = Type(SlicedWaitChannel)
+    control_channel_class = Type(SlicedWaitChannel)
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside the sandbox launcher."""
 
@@ -103,6 +139,10 @@ class SandboxKernelManager(AsyncKernelManager):
     @default("transport")
     def _transport_default(self):
         return "ipc"
+
+    @default("client_factory")
+    def _client_factory_default(self):
+        return SlicedWaitClient
 
     @default("ip")
     def _ip_default(self):
