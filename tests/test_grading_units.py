@@ -194,3 +194,17 @@ def test_sliced_channel_keeps_the_timeout(tmp_path):
     assert 0.6 < time.monotonic() - started < 1.2
     socket.close(linger=0)
     context.term()
+
+
+def test_grading_command_loads_neither_torch_nor_rfc3987_grammars():
+    # torch (1.2 s) is for the notebooks, not the grader; rfc3987_syntax (1.2 s) would be
+    # loaded by jsonschema with nbformat in the command and in every fork server.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dlcourse.grading.cli, dlcourse.grading.server, nbformat;"
+        "assert 'torch' not in sys.modules, 'torch';"
+        "assert sys.modules.get('rfc3987_syntax') is None, 'rfc3987_syntax'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

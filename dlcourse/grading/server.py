@@ -201,24 +201,16 @@ def shutdown() -> None:
         _pool.clear()
 
 
-def _light_package() -> None:
-    """Import ``dlcourse.grading`` without running ``dlcourse/__init__`` (which loads torch).
-
-    The server and its children never need the course helpers; skipping them saves
-    about 1.7 s of CPU per server and keeps torch's threads out of a forking process.
-    """
-    import types
-
+def _drop_script_folder() -> None:
+    """Run as a script, this file's folder comes first on sys.path and would shadow
+    top-level modules (``dlcourse/grading/kernel.py`` is not ``kernel``)."""
     here = Path(__file__).resolve().parent
     if sys.path and Path(sys.path[0]).resolve() == here:
-        del sys.path[0]  # the script's folder would shadow top-level modules
-    package = types.ModuleType("dlcourse")
-    package.__path__ = [str(here.parent)]
-    sys.modules.setdefault("dlcourse", package)
+        del sys.path[0]
 
 
 if __name__ == "__main__":
-    _light_package()
+    _drop_script_folder()
     from dlcourse.grading.server import serve as _serve
 
     _serve()
