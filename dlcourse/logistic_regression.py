@@ -56,7 +56,7 @@ def blobs_train_test(n_samples: int = 10000):
 
 def plot_two_classes(ax, X: torch.Tensor, y: torch.Tensor, max_points: int = 2000):
     """Scatter the first ``max_points`` points of a two-class 2-D set, one colour per label."""
-    X, y = X[:max_points], y[:max_points]
+    X, y = X[:max_points].detach().cpu().numpy(), y[:max_points].cpu().numpy()
     for label, color in zip((0, 1), ("tab:blue", "tab:red"), strict=True):
         mask = y == label
         ax.scatter(X[mask, 0], X[mask, 1], s=6, alpha=0.35, color=color, label=f"y = {label}")
@@ -153,7 +153,17 @@ def plot_decision_regions(
     grid_u, grid_v = torch.meshgrid(u, v, indexing="xy")  # (R, R) each
     grid = torch.stack([grid_u.ravel(), grid_v.ravel()], dim=1)  # (R*R, 2)
     regions = snapshots.scores(grid, epoch).argmax(dim=1).reshape(resolution, resolution)
-    ax.pcolormesh(u, v, regions, cmap=ListedColormap(REGION_COLORS), vmin=0, vmax=2, shading="auto")
+    regions = regions.numpy()
+    ax.pcolormesh(
+        u.numpy(),
+        v.numpy(),
+        regions,
+        cmap=ListedColormap(REGION_COLORS),
+        vmin=0,
+        vmax=2,
+        shading="auto",
+    )
+    X, y = X.detach().cpu().numpy(), y.cpu().numpy()
     for label, (name, color) in enumerate(zip(SPECIES_NAMES, SPECIES_COLORS, strict=True)):
         mask = y == label
         ax.scatter(X[mask, 0], X[mask, 1], s=18, color=color, edgecolor="white", lw=0.5, label=name)
