@@ -88,7 +88,7 @@ def test_draw_approximation_error_for_each_target():
 
 
 def test_draw_approximation_is_friendly_about_stubs(capsys):
-    def approximate_function(x_train, y_train):
+    def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
         raise NotImplementedError("演習 6.2")
 
     assert draw_approximation(approximate_function, 9, "sin") is None

@@ -58,7 +58,7 @@ def relu_basis(x, biases):
         # The seed's version: right for sin on [0, 2π] only, because sin(0) = 0.
         cells={
             "approximate_function": """
-def approximate_function(x_train, y_train):
+def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
     x_train = x_train.reshape(-1)
     y_train = y_train.reshape(-1)
     x = torch.linspace(x_train.min(), x_train.max(), 1000)
@@ -82,7 +82,7 @@ def approximate_function(x_train, y_train):
         # N ReLUs: the last one is 0 on the whole grid, so y_hat is still right.
         cells={
             "approximate_function": """
-def approximate_function(x_train, y_train):
+def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
     x_train = x_train.reshape(-1)
     y_train = y_train.reshape(-1)
     x = torch.linspace(x_train.min(), x_train.max(), 1000)
@@ -102,7 +102,7 @@ def approximate_function(x_train, y_train):
     "approximate_function_slopes_as_weights": Mistake(
         cells={
             "approximate_function": """
-def approximate_function(x_train, y_train):
+def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
     x_train = x_train.reshape(-1)
     y_train = y_train.reshape(-1)
     x = torch.linspace(x_train.min(), x_train.max(), 1000)
@@ -121,7 +121,7 @@ def approximate_function(x_train, y_train):
         # Right for (N,) inputs; (N, 1) inputs broadcast into a (N-1, N-1, 1000) mess.
         cells={
             "approximate_function": """
-def approximate_function(x_train, y_train):
+def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
     x = torch.linspace(x_train.min(), x_train.max(), 1000)
     relu_acts = torch.relu(x - x_train[:-1, None])
     slopes = (y_train[1:] - y_train[:-1]) / (x_train[1:] - x_train[:-1])
@@ -135,7 +135,7 @@ def approximate_function(x_train, y_train):
     "approximate_function_shifts_y_train_in_place": Mistake(
         cells={
             "approximate_function": """
-def approximate_function(x_train, y_train):
+def approximate_function(x_train: torch.Tensor, y_train: torch.Tensor):
     x_train = x_train.reshape(-1)
     y_train = y_train.reshape(-1)
     offset = y_train[0].item()

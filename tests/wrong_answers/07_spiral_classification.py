@@ -23,10 +23,9 @@ TRAIN_LOOP = """
             loss.backward()
             optimizer.step()
 """
-SIGNATURE = (
-    "def train_test_classification(net, criterion, optimizer, train_loader, test_loader,"
-    ' num_epochs=1, device="cpu"):'
-)
+SIGNATURE = """def train_test_classification(
+    net, criterion, optimizer, train_loader, test_loader, num_epochs=1, device="cpu"
+):"""
 COUNT_CORRECT = """
     def score(loader):
         correct, total = 0, 0

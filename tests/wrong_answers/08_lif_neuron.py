@@ -6,14 +6,28 @@ that loops over the currents is only slow, and must keep full marks.
 
 from harness import Mistake
 
+# The graded signature, written as the solution writes it (names and defaults from the
+# syllabus); every run_LIF below differs only in its body.
+RUN_LIF_HEAD = """
+def run_LIF(
+    I: float,
+    T: float = 50,
+    dt: float = 0.1,
+    tau_ref: float = 10,
+    Rm: float = 1,
+    Cm: float = 10,
+    Vth: float = 1,
+    V_spike: float = 0.5,
+):"""
+
 MISTAKES = {
     # ---------------------------------------------------------------- run_LIF
     "run_LIF_float_time_refractory": Mistake(
         # The seed's rule: integrate again once the float time passes t_spike + tau_ref.
         # With dt=1, tau_ref=2.7 it holds 2 steps instead of round(2.7) = 3.
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     time = torch.arange(n + 1) * float(dt)
     Vm = torch.zeros(n + 1)
@@ -33,8 +47,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
         # The seed's arange(0, T + dt, dt) grid (one point too many for some T, dt)
         # and its float-time refractory comparison.
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     time = torch.arange(0, T + dt, dt)
     Vm = torch.zeros(len(time))
     t_rest = 0.0
@@ -51,8 +65,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     ),
     "run_LIF_refractory_one_step_short": Mistake(
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     n_ref = round(tau_ref / dt)
     time = torch.arange(n + 1) * float(dt)
@@ -74,8 +88,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     ),
     "run_LIF_refractory_one_step_long": Mistake(
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     n_ref = round(tau_ref / dt)
     time = torch.arange(n + 1) * float(dt)
@@ -95,8 +109,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     ),
     "run_LIF_forgets_V_spike": Mistake(
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     n_ref = round(tau_ref / dt)
     time = torch.arange(n + 1) * float(dt)
@@ -116,8 +130,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     "run_LIF_strict_threshold": Mistake(
         # Fires on Vm > Vth: a potential landing exactly on the threshold does not fire.
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     n_ref = round(tau_ref / dt)
     time = torch.arange(n + 1) * float(dt)
@@ -138,8 +152,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     "run_LIF_truncates_step_counts": Mistake(
         # int(0.7 / 0.1) is 6, not 7.
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = int(T / dt)
     n_ref = int(tau_ref / dt)
     time = torch.arange(n + 1) * float(dt)
@@ -159,8 +173,8 @@ def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
     ),
     "run_LIF_returns_float64": Mistake(
         cells={
-            "run_LIF": """
-def run_LIF(I, T=50, dt=0.1, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5):
+            "run_LIF": RUN_LIF_HEAD
+            + """
     n = round(T / dt)
     n_ref = round(tau_ref / dt)
     time = torch.arange(n + 1, dtype=torch.float64) * dt
