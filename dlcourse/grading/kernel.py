@@ -97,7 +97,7 @@ class SlicedWaitChannel(AsyncZMQSocketChannel):
 
     pyzmq's asyncio poll relies on the edge-triggered file descriptor of the ZeroMQ
     socket; here it sometimes misses the wake-up, and a reply that has already arrived
-    stays unread until the poll times out (seen on about 3 % of notebooks: the last
+    stays unread until the poll times out (seen on 4 of about 36 notebooks: the last
     cell then waited the whole cell timeout while the kernel was idle, and the socket
     reported the message as ready). Each short poll ends with pyzmq's non-blocking
     check of the socket, so a stranded message is read within one slice.
@@ -119,7 +119,7 @@ class SlicedWaitChannel(AsyncZMQSocketChannel):
 
 
 class SlicedWaitClient(AsyncKernelClient):
-    """The kernel client used for grading: shell and IOPub waits are sliced."""
+    """The kernel client used for grading: shell, IOPub and control waits are sliced."""
 
     shell_channel_class = Type(SlicedWaitChannel)
     iopub_channel_class = Type(SlicedWaitChannel)
