@@ -31,15 +31,24 @@ class Mistake:
 
     ``fails`` is the exact set of autograder cells that must lose points; every
     other graded cell must keep full marks, so a fixture proves that the
-    tests catch the mistake *where it belongs*.
+    tests catch the mistake *where it belongs*. ``says`` are words the
+    feedback of those failing cells must contain (together): the name of the
+    mistake as the student should read it (「転置」, 「zero_grad」, ...).
     """
 
     cells: dict[str, str]
     fails: frozenset[str] = field(default_factory=frozenset)
+    says: tuple[str, ...] = ()
 
-    def __init__(self, cells: dict[str, str], fails: set[str] | frozenset[str]):
+    def __init__(
+        self,
+        cells: dict[str, str],
+        fails: set[str] | frozenset[str],
+        says: tuple[str, ...] | list[str] | str = (),
+    ):
         object.__setattr__(self, "cells", cells)
         object.__setattr__(self, "fails", frozenset(fails))
+        object.__setattr__(self, "says", (says,) if isinstance(says, str) else tuple(says))
 
 
 def env_with_venv() -> dict[str, str]:
@@ -155,3 +164,25 @@ def cell_scores(course: Path, chapter: str, student: str) -> dict[str, tuple[flo
             for grade in submission.grades
             if grade.cell.cell_type == "code"
         }
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def failure_messages(course: Path, chapter: str, student: str) -> dict[str, str]:
+    """grade_id -> the error text (name, message, traceback) each graded cell printed."""
+    path = course / "autograded" / student / chapter / f"{chapter}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    messages = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not grade_id(cell):
+            continue
+        text = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                text += [output.get("ename", ""), output.get("evalue", "")]
+                text += output.get("traceback", [])
+            elif output.get("output_type") == "stream":
+                text.append(output.get("text", ""))
+        messages[grade_id(cell)] = ANSI.sub("", "\n".join(text))
+    return messages

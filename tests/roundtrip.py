@@ -17,6 +17,7 @@ import re
 import pytest
 from harness import (
     cell_scores,
+    failure_messages,
     load_mistakes,
     make_course,
     nbgrader,
@@ -71,6 +72,26 @@ def test_each_mistake_loses_points_on_the_right_cells(graded):
                 f"{name}: expected to fail {sorted(mistake.fails)}, failed {sorted(failed)}"
             )
     assert not problems, "\n".join(problems)
+
+
+def test_each_mistake_is_named_by_its_feedback(graded):
+    """The failing cells' messages contain the words each fixture declares (``says``)."""
+    chapter, course, mistakes = graded
+    problems = []
+    for name, mistake in mistakes.items():
+        messages = failure_messages(course, chapter, name)
+        text = "\n".join(messages[cell] for cell in mistake.fails if cell in messages)
+        missing = [word for word in mistake.says if word not in text]
+        if missing:
+            problems.append(f"{name}: feedback lacks {missing}; it said:\n{text[-1500:]}")
+    assert not problems, "\n\n".join(problems)
+
+
+def test_most_mistakes_declare_what_their_feedback_says(graded):
+    """At least 90 % of the fixtures name their mistake (a non-empty ``says``)."""
+    chapter, _, mistakes = graded
+    silent = sorted(name for name, mistake in mistakes.items() if not mistake.says)
+    assert len(silent) <= 0.1 * len(mistakes), f"fixtures without says=: {silent}"
 
 
 def test_every_graded_function_has_two_mistakes(graded):
