@@ -94,7 +94,7 @@ def test_most_mistakes_declare_what_their_feedback_says(graded):
     assert len(silent) <= 0.1 * len(mistakes), f"fixtures without says=: {silent}"
 
 
-def test_every_graded_function_has_two_mistakes(graded):
+def test_every_graded_function_has_three_mistakes(graded):
     chapter, _, mistakes = graded
     covered = {}
     for mistake in mistakes.values():
@@ -103,9 +103,9 @@ def test_every_graded_function_has_two_mistakes(graded):
     thin = {
         cell: covered.get(cell, 0)
         for cell in reference_answers(chapter)
-        if covered.get(cell, 0) < 2
+        if covered.get(cell, 0) < 3
     }
-    assert not thin, f"solution cells with fewer than two wrong-answer fixtures: {thin}"
+    assert not thin, f"solution cells with fewer than three wrong-answer fixtures: {thin}"
 
 
 def feedback_text(course, chapter, student):
