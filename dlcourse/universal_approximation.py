@@ -110,15 +110,15 @@ def plot_approximation(x, relu_acts, y_hat, target=None, x_train=None, y_train=N
 def plot_error_curves(n_relus, errors: dict[str, Any], title: str = "最大誤差と ReLU の数"):
     """Log-log plot of the maximum error against the number of ReLUs, one line per target.
 
-    A dashed guide line falls like ``1 / n**2``, a dotted one like ``1 / n``.
+    A dashed guide line falls like ``1 / K**2``, a dotted one like ``1 / K``.
     """
     n = torch.as_tensor(n_relus, dtype=torch.float64)
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for (label, values), marker in zip(errors.items(), "osD^v", strict=False):
         ax.loglog(n, torch.as_tensor(values, dtype=torch.float64), marker + "-", label=label)
-    ax.loglog(n, 0.5 * (n[0] / n) ** 2, "k--", lw=1, label=r"$\propto 1/n^2$")
-    ax.loglog(n, 0.5 * (n[0] / n), "k:", lw=1, label=r"$\propto 1/n$")
-    ax.set_xlabel("ReLU の数 $n$")
+    ax.loglog(n, 0.5 * (n[0] / n) ** 2, "k--", lw=1, label=r"$\propto 1/K^2$")
+    ax.loglog(n, 0.5 * (n[0] / n), "k:", lw=1, label=r"$\propto 1/K$")
+    ax.set_xlabel("ReLU の数 $K$")
     ax.set_ylabel("最大絶対誤差")
     ax.set_title(title)
     ax.legend(fontsize=8)
