@@ -1,9 +1,9 @@
 """Helpers of chapter 03 (ロジスティック回帰): the blobs data and the decision-region widget.
 
 Nothing here is a solution of the chapter's graded functions: the widget trains
-with PyTorch's own ``F.cross_entropy`` / ``torch.sigmoid`` and receives an
-``accuracy_fn(scores, labels)`` from the notebook (the book passes a one-line
-PyTorch version, the exercise the student's ``accuracy``).
+with PyTorch's own ``F.cross_entropy`` / ``torch.sigmoid`` and may receive an
+``accuracy_fn(scores, labels)`` from the notebook (the exercise passes the
+student's ``accuracy``; the book passes none, so its titles show no accuracy).
 """
 
 from collections.abc import Callable, Sequence
@@ -24,7 +24,7 @@ BLOB_CENTERS = ((1.0, 1.0), (-1.0, -1.0))
 SPECIES_COLORS = ("tab:blue", "tab:orange", "tab:green")
 REGION_COLORS = ("#c6dbef", "#fdd0a2", "#c7e9c0")
 MODEL_KINDS = {
-    "softmax": "softmax + 交差エントロピー",
+    "softmax": "ソフトマックス + 交差エントロピー",
     "sigmoid": "シグモイド + 二乗誤差 (MSE)",
 }
 WIDGET_EPOCHS = 200
