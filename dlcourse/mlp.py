@@ -1,9 +1,9 @@
-"""Helpers of chapter 04 (多層パーセプトロン): data sets, decision maps and the MLP widget.
+"""Helpers of chapter 04 (多層パーセプトロン): data sets, decision maps and the MLP widgets.
 
-Nothing here builds the chapter's graded ``MLP``: the widget receives a
-``build_model(activation, input_feature_num, hidden_unit_nums, output_feature_num)``
-callable (the book passes its own ``nn.Sequential`` builder, the exercise the
-student's ``MLP`` class).
+Nothing here builds the chapter's graded ``MLP``. The exercise's widget receives the
+student's ``MLP`` class (``build_model(activation, input_feature_num,
+hidden_unit_nums, output_feature_num)``); the book's widget receives a few fixed
+architectures written out by hand, each a function of the activation factory.
 """
 
 import math
@@ -110,25 +110,23 @@ def plot_decision_regions(model: nn.Module, X: torch.Tensor, y: torch.Tensor, ax
     return ax
 
 
-def draw_mlp_boundary(
-    build_model: BuildModel,
+def draw_boundary(
+    make_model: Callable[[], nn.Module],
     dataset: str = "moons",
-    activation: str = "ReLU",
-    width: int = 16,
-    depth: int = 2,
+    label: str = "",
     progress=no_progress,
     steps: int = 400,
     seed: int = 0,
 ):
-    """Train ``build_model(ACTIVATIONS[activation], 2, [width] * depth, 2)`` on a toy set.
+    """Train ``make_model()`` on a toy set; draw its decision map and loss curve.
 
     Full-batch Adam (lr 0.02) with cross-entropy for ``steps`` steps, wrapped
-    in ``progress``; then the decision map and the loss curve. Returns the
-    figure, or ``None`` while ``build_model`` is not implemented.
+    in ``progress``. ``label`` heads the map's title. Returns the figure, or
+    ``None`` while the model (or its ``forward``) is not implemented.
     """
     X, y = toy_dataset(dataset, seed=seed)
     torch.manual_seed(seed)
-    model = call_student_function(build_model, ACTIVATIONS[activation], 2, [width] * depth, 2)
+    model = call_student_function(make_model)
     if model is None or call_student_function(model.forward, X[:1]) is None:  # a stub forward
         return None
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -147,13 +145,7 @@ def draw_mlp_boundary(
     fig, (ax_map, ax_loss) = plt.subplots(
         1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.15, 1]}
     )
-    plot_decision_regions(
-        model,
-        X,
-        y,
-        ax=ax_map,
-        title=f"{activation}, 幅 {width}, 隠れ層 {depth} 層: 正解率 {correct / len(y):.1%}",
-    )
+    plot_decision_regions(model, X, y, ax=ax_map, title=f"{label}: 正解率 {correct / len(y):.1%}")
     ax_loss.plot(losses)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("ステップ")
@@ -163,8 +155,32 @@ def draw_mlp_boundary(
     return fig
 
 
+def draw_mlp_boundary(
+    build_model: BuildModel,
+    dataset: str = "moons",
+    activation: str = "ReLU",
+    width: int = 16,
+    depth: int = 2,
+    progress=no_progress,
+    steps: int = 400,
+    seed: int = 0,
+):
+    """Train ``build_model(ACTIVATIONS[activation], 2, [width] * depth, 2)`` on a toy set.
+
+    See :func:`draw_boundary`. Returns the figure, or ``None`` while
+    ``build_model`` is not implemented.
+    """
+
+    def make_model():
+        return build_model(ACTIVATIONS[activation], 2, [width] * depth, 2)
+
+    make_model.__name__ = getattr(build_model, "__name__", "MLP")
+    label = f"{activation}, 幅 {width}, 隠れ層 {depth} 層"
+    return draw_boundary(make_model, dataset, label, progress=progress, steps=steps, seed=seed)
+
+
 def mlp_boundary_widget(build_model: BuildModel, steps: int = 400):
-    """Dataset, activation, width and depth -> trained decision map (widget 4, button)."""
+    """Dataset, activation, width and depth -> trained decision map (the exercise's widget)."""
 
     def draw(dataset, activation, width, depth, progress=no_progress):
         return draw_mlp_boundary(
@@ -180,6 +196,56 @@ def mlp_boundary_widget(build_model: BuildModel, steps: int = 400):
         "depth": int_slider(2, 0, 4, 1, "隠れ層の数"),
     }
     return button_figure(draw, controls, per_row=2)
+
+
+Architectures = dict[str, Callable[[Callable[[], nn.Module]], nn.Module]]
+
+
+def draw_architecture_boundary(
+    architectures: Architectures,
+    dataset: str = "moons",
+    activation: str = "ReLU",
+    architecture: str | None = None,
+    progress=no_progress,
+    steps: int = 400,
+    seed: int = 0,
+):
+    """Train ``architectures[architecture](ACTIVATIONS[activation])`` on a toy set.
+
+    ``architectures`` maps a label to a function of the activation factory that
+    returns a network for 2-D input and two logits; the first one is the
+    default. See :func:`draw_boundary`.
+    """
+    if architecture is None:
+        architecture = next(iter(architectures))
+
+    def make_model():
+        return architectures[architecture](ACTIVATIONS[activation])
+
+    label = f"{activation}, {architecture}"
+    return draw_boundary(make_model, dataset, label, progress=progress, steps=steps, seed=seed)
+
+
+def architecture_boundary_widget(
+    architectures: Architectures, value: str | None = None, steps: int = 400
+):
+    """Dataset, activation and one of a few fixed architectures -> decision map (the book's)."""
+
+    def draw(dataset, activation, architecture, progress=no_progress):
+        return draw_architecture_boundary(
+            architectures, dataset, activation, architecture, progress=progress, steps=steps
+        )
+
+    controls = {
+        "dataset": dropdown(
+            [(label, key) for key, label in TOY_DATASETS.items()], "moons", "データ"
+        ),
+        "activation": dropdown(list(ACTIVATIONS), "ReLU", "活性化関数"),
+        "architecture": dropdown(
+            list(architectures), value or next(iter(architectures)), "ネットワークの形"
+        ),
+    }
+    return button_figure(draw, controls, per_row=3)
 
 
 def timing_summary(seconds_per_step: dict[int, float], n_samples: int) -> str:

@@ -9,7 +9,9 @@ from dlcourse import use_japanese_font
 from dlcourse.mlp import (
     ACTIVATIONS,
     TOY_DATASETS,
+    architecture_boundary_widget,
     blobs_dataset,
+    draw_architecture_boundary,
     draw_mlp_boundary,
     grid_points,
     mlp_boundary_widget,
@@ -152,6 +154,37 @@ def test_widget_is_friendly_while_the_builder_is_a_stub(capsys):
 
     assert draw_mlp_boundary(HalfDone) is None
     assert "forward がまだ実装されていません" in capsys.readouterr().out
+
+
+ARCHITECTURES = {
+    "隠れ層なし": lambda act: nn.Sequential(nn.Linear(2, 2)),
+    "幅 16 x 2 層": lambda act: nn.Sequential(
+        nn.Linear(2, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, 2)
+    ),
+}
+
+
+def test_architecture_widget_trains_the_chosen_network():
+    fig = draw_architecture_boundary(ARCHITECTURES, architecture="幅 16 x 2 層")
+    title = fig.axes[0].get_title()
+    assert title.startswith("ReLU, 幅 16 x 2 層")
+    assert float(title.split("正解率")[1].strip(" %")) > 95.0, title
+    linear = draw_architecture_boundary(ARCHITECTURES, dataset="circles", steps=150)
+    assert "隠れ層なし" in linear.axes[0].get_title()  # the first architecture is the default
+    assert float(linear.axes[0].get_title().split("正解率")[1].strip(" %")) < 70.0
+
+
+def test_architecture_widget_passes_the_activation_factory():
+    seen = []
+
+    def recording(act):
+        seen.append(act)
+        return nn.Sequential(nn.Linear(2, 3), act(), nn.Linear(3, 2))
+
+    draw_architecture_boundary({"rec": recording}, activation="tanh", steps=2)
+    assert seen == [ACTIVATIONS["tanh"]]
+    box = architecture_boundary_widget(ARCHITECTURES, value="幅 16 x 2 層", steps=2)
+    assert len(box.children) == 3  # one row of controls, the button, the output
 
 
 def test_progress_wrapper_sees_every_step():
