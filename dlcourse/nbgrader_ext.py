@@ -5,10 +5,19 @@
 - ``ClearHiddenTestsFromFeedback`` keeps hidden tests out of the students'
   feedback. Removing the hidden regions from the cell sources (nbgrader's
   ClearHiddenTests) is not enough: a failing test's traceback quotes the
-  lines around the failure, hidden ones included.
+  lines around the failure, hidden ones included, and student code can print
+  whatever it finds. So every output of every cell is scrubbed of hidden
+  lines; a test cell with hidden tests shows only its verdict (the error and
+  its message, or the ✔ line); the outputs of the student's own cells are
+  left out (she has them in her notebook); and the hidden-test markers are
+  neutralised in the student's cells, so that no text of hers can make
+  ``generate_feedback`` fail.
 """
 
+import ast
+import io
 import re
+import tokenize
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
@@ -21,8 +30,111 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+# A hidden line shorter than this (``)``, ``else:``) is removed only where an output
+# line is exactly that line; longer ones wherever an output line contains them.
+SHORT_LINE = 12
+MAX_MESSAGE = 600  # characters of an error message kept in a hidden test's verdict
+PASS_MARK = "✔"
+# Numbers of a hidden test this long or longer (expected values) are redacted wherever
+# they appear: student code can read them from the running test (``co_consts``).
+MIN_SECRET_NUMBER = 6
+
+
+def _numbers(lines: set[str]) -> set[str]:
+    """The numeric literals of ``lines`` as written and as Python prints them."""
+    found = set()
+    for line in lines:
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+        except (tokenize.TokenError, IndentationError, SyntaxError):
+            continue
+        for token in tokens:
+            if token.type == tokenize.NUMBER:
+                found.add(token.string)
+                try:
+                    found.add(repr(ast.literal_eval(token.string)))
+                except (ValueError, SyntaxError):
+                    pass
+    return {number for number in found if len(number) >= MIN_SECRET_NUMBER}
+
+
 class ClearHiddenTestsFromFeedback(ClearHiddenTests):
-    """ClearHiddenTests that also scrubs hidden lines quoted by tracebacks."""
+    """ClearHiddenTests that keeps every trace of hidden tests out of the feedback."""
+
+    def preprocess(self, nb, resources):
+        self._all_hidden: set[str] = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and self._is_test(cell):
+                self._all_hidden |= self._hidden_lines(cell.source)
+        markers = (self.begin_test_delimeter, self.end_test_delimeter)
+        self._all_hidden -= {_collapse(marker) for marker in markers}
+        numbers = sorted(_numbers(self._all_hidden), key=len, reverse=True)
+        self._secret_numbers = (
+            re.compile("|".join(rf"(?<![\d.]){re.escape(n)}(?![\d])" for n in numbers))
+            if numbers
+            else None
+        )
+        return super().preprocess(nb, resources)
+
+    @staticmethod
+    def _is_test(cell) -> bool:
+        meta = cell.metadata.get("nbgrader", {})
+        return bool(meta.get("grade")) and not meta.get("solution")
+
+    def _neutralise(self, text: str) -> str:
+        for marker in (self.begin_test_delimeter, self.end_test_delimeter):
+            text = text.replace(marker, marker.replace(" ", "\u2009"))
+        return text
+
+    def _leaks(self, line: str) -> bool:
+        flat = _collapse(ANSI.sub("", line))
+        if not flat:
+            return False
+        for hidden in self._all_hidden:
+            if len(hidden) >= SHORT_LINE and hidden in flat:
+                return True
+            if flat == hidden or flat.lstrip("-> 0123456789") == hidden:
+                return True
+        return "HIDDEN TESTS" in flat
+
+    def _clean(self, text: str) -> str:
+        kept = "\n".join(line for line in text.split("\n") if not self._leaks(line))
+        if self._secret_numbers is not None:
+            kept = self._secret_numbers.sub("…", kept)
+        return kept
+
+    def _verdict_only(self, outputs: list) -> list:
+        kept = []
+        for output in outputs:
+            if output.output_type == "error":
+                output.evalue = self._clean(str(output.get("evalue", "")))[:MAX_MESSAGE]
+                output.traceback = [self._clean(entry) for entry in output.get("traceback", [])]
+                kept.append(output)
+            elif output.output_type == "stream":
+                lines = [
+                    line
+                    for line in output.get("text", "").split("\n")
+                    if line.startswith(PASS_MARK) and not self._leaks(line)
+                ]
+                if lines:
+                    output.text = "\n".join(lines) + "\n"
+                    kept.append(output)
+        return kept
+
+    def _scrub_outputs(self, outputs: list) -> list:
+        for output in outputs:
+            if output.output_type == "stream":
+                output.text = self._clean(output.get("text", ""))
+            elif output.output_type == "error":
+                output.evalue = self._clean(str(output.get("evalue", "")))
+                output.traceback = [self._clean(entry) for entry in output.get("traceback", [])]
+            else:
+                for key, value in list(output.get("data", {}).items()):
+                    if isinstance(value, str):
+                        output.data[key] = self._clean(value)
+                    elif isinstance(value, list):
+                        output.data[key] = [self._clean(str(v)) for v in value]
+        return outputs
 
     def _hidden_lines(self, source: str) -> set[str]:
         lines, inside = set(), False
@@ -45,7 +157,12 @@ class ClearHiddenTestsFromFeedback(ClearHiddenTests):
         return "\n".join(kept)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code":
+        if not self._is_test(cell):
+            cell.source = self._neutralise(cell.source)
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        elif cell.cell_type == "code":
             hidden = self._hidden_lines(cell.source)
             if hidden:
                 for output in cell.get("outputs", []):
@@ -53,6 +170,9 @@ class ClearHiddenTestsFromFeedback(ClearHiddenTests):
                         output.traceback = [
                             self._scrub(entry, hidden) for entry in output.traceback
                         ]
+                cell.outputs = self._verdict_only(cell.get("outputs", []))
+            else:
+                cell.outputs = self._scrub_outputs(cell.get("outputs", []))
         return super().preprocess_cell(cell, resources, cell_index)
 
 

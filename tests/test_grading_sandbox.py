@@ -197,3 +197,39 @@ def test_no_signals_to_outside_processes(tmp_path):
 def test_probe_reports_landlock_version():
     assert sandbox.landlock_abi() >= 0
     assert os.path.exists(LAUNCHER)
+
+
+def test_reads_only_where_allowed(tmp_path):
+    """With a readable list, the program reads its own folder and the Python installation only."""
+    from dlcourse.grading.kernel import readable_paths
+
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("hidden tests")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "mine.txt").write_text("own file")
+    readable = readable_paths([str(tmp_path)])
+    assert all(not str(tmp_path).startswith(path + "/") for path in readable), readable
+    code = (
+        "import json, os, numpy\n"
+        "seen = {'own': open('mine.txt').read()}\n"
+        f"for name, target in [('secret', {str(secret)!r}), ('list', {str(tmp_path)!r}),"
+        " ('tmp', '/tmp'), ('proc', '/proc/1/cmdline')]:\n"
+        "    try:\n"
+        "        seen[name] = os.listdir(target) if os.path.isdir(target) else open(target).read()\n"
+        "    except OSError as error:\n"
+        "        seen[name] = type(error).__name__\n"
+        "print(json.dumps(seen))\n"
+    )
+    done, report = confined(tmp_path, code, readable=readable)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    if not report["landlock"]:
+        pytest.skip("Landlock is not available on this machine")
+    assert report["landlock"]["reads_confined"] is True
+    assert seen == {
+        "own": "own file",
+        "secret": "PermissionError",
+        "list": "PermissionError",
+        "tmp": "PermissionError",
+        "proc": "PermissionError",
+    }

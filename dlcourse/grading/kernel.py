@@ -17,8 +17,10 @@ They only change what happens when a submission misbehaves:
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -33,7 +35,9 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Float, Integer, List, Type, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Type, Unicode, default
+
+from dlcourse.grading.integrity import TAMPER_LABEL
 
 ABORT_ENAME = "GradingStopped"
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -89,6 +93,10 @@ _dlcourse_cap_output(%d)
 del _dlcourse_cap_output
 """
 CUT_MARK = "出力が多すぎるため、以降の出力を省略しました"
+# A test cell whose run was interfered with: the label in the summary and grades.csv,
+# and the error output that takes the cell's points.
+TAMPER_ENAME = "GradingIntegrityError"
+TAMPER_MESSAGE = "このテストは書かれたとおりに実行されなかったため、点を与えませんでした"
 UNRESPONSIVE = "時間切れのあと、割り込んでもカーネルが応答しないため停止しました"
 
 
@@ -126,6 +134,66 @@ class SlicedWaitClient(AsyncKernelClient):
     control_channel_class = Type(SlicedWaitChannel)
 
 
+# What a kernel may read besides its own folders: the system's libraries, tools and
+# fonts, a few machine facts of /proc (not other processes' command lines or
+# environments), and the Python installation (see :func:`readable_paths`).
+SYSTEM_READABLE = (
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/sys",
+    "/dev",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/filesystems",
+    "/proc/sys",
+)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def readable_paths(protected: list[str]) -> list[str]:
+    """Folders a grading kernel may read: the system's and Python's own files.
+
+    The interpreter's prefixes and its import path (site-packages), the dlcourse
+    package (editable installs live in the course repository), and matplotlib's
+    configuration and font cache. A candidate that contains one of ``protected``
+    (the job folder, the course root) is left out, so that no rule can open them.
+    """
+    import dlcourse
+
+    home = Path(os.path.expanduser("~"))
+    candidates = [
+        *SYSTEM_READABLE,
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *[entry for entry in sys.path if entry],
+        str(Path(dlcourse.__file__).parent),
+        os.environ.get("MPLCONFIGDIR") or str(home / ".config" / "matplotlib"),
+        str(Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"),
+    ]
+    guarded = [Path(os.path.realpath(path)) for path in protected if path]
+    kept: list[str] = []
+    for candidate in candidates:
+        path = Path(os.path.realpath(candidate))
+        if not path.exists() or any(_is_within(g, path) for g in guarded):
+            continue
+        if str(path) not in kept:
+            kept.append(str(path))
+    return kept
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside the sandbox launcher."""
 
@@ -134,6 +202,12 @@ class SandboxKernelManager(AsyncKernelManager):
     )
     limits = Dict(help="memory_mb, cpu_seconds, file_mb, block_network, landlock").tag(config=True)
     writable = List(Unicode(), help="Extra folders the kernel may write to").tag(config=True)
+    protected = List(
+        Unicode(), help="Folders the kernel must not read (the job folder, the course root)"
+    ).tag(config=True)
+    guard = Bool(True, help="Install the test guard (kernel_guard.py) in the kernel").tag(
+        config=True
+    )
     launches = Integer(0)
 
     @default("transport")
@@ -158,17 +232,27 @@ class SandboxKernelManager(AsyncKernelManager):
         work = Path(self.work_dir)
         home = work / "home"
         (home / "tmp").mkdir(parents=True, exist_ok=True)
+        profile = home / ".ipython" / "profile_default"
+        startup = profile / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        # Input history in memory only: a history.sqlite in the kernel's home would hold
+        # the hidden tests' sources for later cells to read.
+        (profile / "ipython_config.py").write_text(
+            'c.HistoryManager.hist_file = ":memory:"\n', encoding="utf-8"
+        )
         cap = int(self.limits.get("max_cell_output", 0))
         if cap:
-            startup = home / ".ipython" / "profile_default" / "startup"
-            startup.mkdir(parents=True, exist_ok=True)
             (startup / "00-dlcourse-output-cap.py").write_text(
                 OUTPUT_CAP_STARTUP % (CUT_MARK, cap), encoding="utf-8"
             )
+        if self.guard:
+            guard = Path(__file__).with_name("kernel_guard.py").read_text(encoding="utf-8")
+            (startup / "01-dlcourse-guard.py").write_text(guard, encoding="utf-8")
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         limits = {
             **self.limits,
             "writable": [str(work), str(cwd), *self.writable],
+            "readable": readable_paths([*self.protected, str(work.parent)]),
             "report": str(work / "sandbox.json"),
             "exit_report": str(work / f"exit-{self.launches}.json"),
         }
@@ -246,6 +330,10 @@ class GuardedExecute(Execute):
     cpu_limit = Float(0.0, help="The kernel's CPU-time cap, to explain a kernel death").tag(
         config=True
     )
+    guard = Bool(
+        True, help="Re-arm the kernel's test guard before each test cell, check it after"
+    ).tag(config=True)
+    guard_seconds = Float(10.0, help="How long the guard has to answer").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self.problems = []
@@ -254,6 +342,7 @@ class GuardedExecute(Execute):
         self._cell_bytes: dict[int, int] = {}
         self._cut: set[int] = set()
         self._t0 = time.monotonic()
+        self._baseline_taken = False
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
@@ -323,6 +412,81 @@ class GuardedExecute(Execute):
         info = self.km.exit_info() if hasattr(self.km, "exit_info") else {}
         return describe_exit(info, self.cpu_limit)
 
+    # -- test guard (see kernel_guard.py) ------------------------------------------
+    async def _async_guard_call(self, expression: str):
+        """Evaluate ``expression`` in the kernel as a user expression of a silent request.
+
+        User expressions bypass input and AST transformers and cell events. Returns the
+        Python value of the expression's text (a literal), or None when the kernel did
+        not answer it (an error, a replaced do_execute, a timeout).
+        """
+        msg_id = self.kc.execute(
+            "",
+            silent=True,
+            store_history=False,
+            user_expressions={"guard": expression},
+            allow_stdin=False,
+            stop_on_error=False,
+        )
+        deadline = time.monotonic() + self.guard_seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=remaining)
+            except Empty:
+                return None
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            result = msg.get("content", {}).get("user_expressions", {}).get("guard", {})
+            if result.get("status") != "ok":
+                return None
+            try:
+                return ast.literal_eval(result.get("data", {}).get("text/plain", ""))
+            except (ValueError, SyntaxError):
+                return None
+
+    def _guard_call(self, expression: str):
+        return run_sync(self._async_guard_call)(expression)
+
+    def _tampered(self, cell, what: str, zero: bool) -> None:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+        self.problems.append(f"{TAMPER_LABEL} ({name}): {what}")
+        if zero:
+            cell.outputs.append(error_output(TAMPER_ENAME, f"{TAMPER_MESSAGE} ({what})"))
+
+    def _arm(self, cell) -> tuple[str, dict | None]:
+        if not self._baseline_taken:
+            self._baseline_taken = True
+            self._guard_call("__import__('_dlcourse_guard').baseline()")
+        nonce = secrets.token_hex(16)
+        armed = self._guard_call(f"__import__('_dlcourse_guard').arm({nonce!r})")
+        try:
+            report = json.loads(armed) if isinstance(armed, str) else None
+        except ValueError:
+            report = None
+        if not report or report.get("nonce") != nonce:
+            return nonce, None
+        return nonce, report
+
+    def _check(self, cell, nonce: str, report: dict | None) -> None:
+        failed = any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+        answer = self._guard_call(f"__import__('_dlcourse_guard').verdict({nonce!r})")
+        try:
+            verdict = json.loads(answer) if isinstance(answer, str) else None
+        except ValueError:
+            verdict = None
+        if report is None:
+            self._tampered(cell, "採点用のガードが応答しません", zero=not failed)
+            return
+        if report["changed"]:
+            self._tampered(cell, "元に戻した: " + ", ".join(report["changed"][:8]), zero=False)
+        if not failed and not (verdict and verdict.get("completed")):
+            self._tampered(cell, "テストのセルが最後まで実行されませんでした", zero=True)
+        elif verdict and verdict.get("trace"):
+            self._tampered(cell, "テスト中に sys.settrace が設定されました", zero=False)
+
     def preprocess_cell(self, cell, resources, index):
         if self.timings["kernel_start"] is None:
             self.timings["kernel_start"] = round(time.monotonic() - self._t0, 3)
@@ -330,6 +494,12 @@ class GuardedExecute(Execute):
             self._mark_not_run(cell)
             return cell, resources
         started = time.monotonic()
+        guarded = self.guard and cell.cell_type == "code"
+        is_test = guarded and nbgrader_utils.is_grade(cell)
+        if guarded and not self._baseline_taken and nbgrader_utils.is_solution(cell):
+            self._baseline_taken = True
+            self._guard_call("__import__('_dlcourse_guard').baseline()")
+        nonce, report = self._arm(cell) if is_test else (None, None)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -355,6 +525,8 @@ class GuardedExecute(Execute):
             self.problems.append(f"セル {index}: 出力が多すぎるため省略しました")
         for ename in sorted(errors & set(NOTEWORTHY)):
             self.problems.append(f"セル {index}: {NOTEWORTHY[ename]} ({ename})")
+        if is_test and not self._stopped:
+            self._check(cell, nonce, report)
         timed_out = TIMEOUT_ENAME in errors
         if timed_out:
             self.problems.append(f"セル {index}: 時間切れ ({self.timeout} 秒)")

@@ -274,6 +274,13 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
+def _tampering(entries: dict[str, dict]) -> int:
+    """Submissions with a reason from the test guard or the static scan (see kernel_guard)."""
+    from dlcourse.grading.integrity import TAMPER_LABEL
+
+    return sum(any(TAMPER_LABEL in r for r in e["reasons"]) for e in entries.values())
+
+
 def print_summary(summary: Summary, out=sys.stdout) -> None:
     entries = summary.entries
     print(f"\n== 採点結果: {summary.assignment} ==", file=out)
@@ -289,6 +296,7 @@ def print_summary(summary: Summary, out=sys.stdout) -> None:
         ("中央値 (median)", f"{statistics.median(scores):.2f} / {top:g}"),
         ("手動採点待ち (needs manual grading)", f"{manual}"),
         ("問題のあった提出 (failures)", f"{len(summary.problems)}"),
+        ("要確認: テストの実行への干渉 (tampering)", f"{_tampering(entries)}"),
     ]
     width = max(_width(label) for label, _ in rows)
     for label, value in rows:

@@ -22,10 +22,13 @@ kernel command. Before it starts the kernel it
    (which the kernel never applies to root). Then the kernel drops every capability
    (bounding, ambient, effective, permitted and inheritable sets), so that student code
    run by root cannot mount, chown or trace the grader;
-3. restricts **file-system writes** with Landlock (Linux >= 5.13, no privileges needed):
-   the kernel may create, change and delete files only beneath the directories given
-   with ``--write`` (its working folder and a private home), plus writes to
-   ``/dev/null``-like devices. Reading is not restricted. With Landlock ABI >= 4 TCP
+3. restricts **file-system access** with Landlock (Linux >= 5.13, no privileges needed):
+   the kernel may create, change and delete files only beneath the ``writable``
+   directories (its working folder and a private home), plus writes to
+   ``/dev/null``-like devices; when ``readable`` is given it may also *read* only beneath
+   those and the ``readable`` ones (the Python installation, the system's libraries and
+   fonts): the course root, the solutions, any gradebook, other students' submissions and
+   other jobs' folders are out of reach. With Landlock ABI >= 4 TCP
    ``bind``/``connect`` are denied as well (the fallback when no network namespace can be
    made), and with ABI >= 6 the kernel can no longer signal processes outside its
    sandbox (the grader, other students' kernels).
@@ -44,6 +47,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import sys
 
 CLONE_NEWUSER = 0x10000000
@@ -65,6 +69,8 @@ SYS_LANDLOCK_RESTRICT_SELF = 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
 FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
 FS_REMOVE_DIR = 1 << 4
 FS_REMOVE_FILE = 1 << 5
 FS_MAKE_CHAR = 1 << 6
@@ -124,11 +130,13 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
-def restrict_writes(writable: list[str], block_tcp: bool) -> dict:
+def restrict_files(writable: list[str], block_tcp: bool, readable: list[str] | None = None) -> dict:
     """Apply a Landlock ruleset to this process (and everything it executes later).
 
-    Returns what was applied: ``{"abi": N, "tcp_blocked": bool, "signals_scoped": bool}``;
-    raises OSError when Landlock is unavailable.
+    Writes are allowed beneath ``writable`` only. With ``readable`` (a list, possibly
+    empty) reads are confined too: to ``writable`` and ``readable``. Returns what was
+    applied: ``{"abi": N, "tcp_blocked": bool, "signals_scoped": bool,
+    "reads_confined": bool}``; raises OSError when Landlock is unavailable.
     """
     abi = landlock_abi()
     if abi < 1:
@@ -151,7 +159,10 @@ def restrict_writes(writable: list[str], block_tcp: bool) -> dict:
     if abi >= 3:
         dir_rights |= FS_TRUNCATE
         file_rights |= FS_TRUNCATE
-    attr = _RulesetAttr(handled_access_fs=dir_rights)
+    read_dir, read_file = 0, 0
+    if readable is not None:
+        read_dir, read_file = FS_READ_FILE | FS_READ_DIR, FS_READ_FILE
+    attr = _RulesetAttr(handled_access_fs=dir_rights | read_dir)
     size = 8
     tcp_blocked = signals_scoped = False
     if abi >= 4:
@@ -167,14 +178,18 @@ def restrict_writes(writable: list[str], block_tcp: bool) -> dict:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        rules = [(path, dir_rights) for path in writable]
-        rules += [(path, file_rights) for path in WRITABLE_DEVICES]
-        for path, rights in rules:
+        rules = [(path, dir_rights | read_dir, file_rights | read_file) for path in writable]
+        rules += [(path, 0, file_rights | read_file) for path in WRITABLE_DEVICES]
+        rules += [(path, read_dir, read_file) for path in readable or []]
+        for path, on_dir, on_file in rules:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
                 continue
             try:
+                rights = on_dir if stat.S_ISDIR(os.fstat(fd).st_mode) else on_file
+                if not rights:
+                    continue
                 rule = _PathBeneathAttr(allowed_access=rights, parent_fd=fd)
                 done = _libc.syscall(
                     SYS_LANDLOCK_ADD_RULE,
@@ -193,7 +208,12 @@ def restrict_writes(writable: list[str], block_tcp: bool) -> dict:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
-    return {"abi": abi, "tcp_blocked": tcp_blocked, "signals_scoped": signals_scoped}
+    return {
+        "abi": abi,
+        "tcp_blocked": tcp_blocked,
+        "signals_scoped": signals_scoped,
+        "reads_confined": readable is not None,
+    }
 
 
 def _unshare(flags: int) -> None:
@@ -390,7 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             drop_capabilities()
             if abi:
-                restrict_writes(limits.get("writable", []), block_tcp=block_tcp)
+                restrict_files(
+                    limits.get("writable", []), block_tcp=block_tcp, readable=limits.get("readable")
+                )
             if report["pid_namespace"]:
                 _init(command, status_write)
             os.execvp(command[0], command)
@@ -415,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             "abi": abi,
             "tcp_blocked": abi >= 4 and block_tcp,
             "signals_scoped": abi >= 6,
+            "reads_confined": limits.get("readable") is not None,
         }
     if limits.get("report"):
         tmp = limits["report"] + ".tmp"

@@ -185,6 +185,7 @@ def _autograde(job: dict, jobdir: Path, course: Path, phases: dict) -> tuple[dic
             super().set_permissions(assignment_id, student_id)
 
     limits = job["limits"]
+    launched_from = os.getcwd()  # the course root when the grader runs there
     os.chdir(course)
     app = AutogradeApp()
     app.initialize([f"--log-level={limits.get('log_level', 'WARN')}"])
@@ -197,6 +198,7 @@ def _autograde(job: dict, jobdir: Path, course: Path, phases: dict) -> tuple[dic
     cfg.Execute.timeout = int(limits["timeout"])
     cfg.Execute.kernel_manager_class = SandboxKernelManager
     cfg.SandboxKernelManager.work_dir = str(jobdir / "k")
+    cfg.SandboxKernelManager.protected = [str(jobdir), launched_from]
     cfg.SandboxKernelManager.limits = {
         "memory_mb": int(limits["memory_mb"]),
         "cpu_seconds": int(limits["cpu_seconds"]),
@@ -232,6 +234,9 @@ def _autograde(job: dict, jobdir: Path, course: Path, phases: dict) -> tuple[dic
 
 def run_job(jobdir: str | Path) -> int:
     """The forked child: prepare the submission, run nbgrader, write result.json."""
+    import nbformat
+
+    from dlcourse.grading.integrity import TAMPER_LABEL, scan_notebook
     from dlcourse.grading.repair import prepare
 
     jobdir = Path(jobdir)
@@ -274,7 +279,13 @@ def run_job(jobdir: str | Path) -> int:
             result["notebooks"][name] = {"state": "unreadable", "reason": repair.reason}
             continue
         gradable.append(name)
-        result["notebooks"][name] = {"state": "error", "notes": repair.notes}
+        notes = list(repair.notes)
+        try:
+            signs = scan_notebook(nbformat.read(path, as_version=4))
+        except Exception:  # noqa: BLE001 - nbgrader reports unreadable notebooks itself
+            signs = []
+        notes += [f"{TAMPER_LABEL} の疑い: {line}" for line in signs]
+        result["notebooks"][name] = {"state": "error", "notes": notes}
     if gradable:
         try:
             result["phases"]["prepare"] = round(time.monotonic() - started, 3)
