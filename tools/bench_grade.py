@@ -137,6 +137,7 @@ def breakdown(course: Path, roster: dict[str, list[str]]) -> dict[str, float]:
         "kernel start": [],
         "imports (cells before the first exercise)": [],
         "student code and tests": [],
+        "of which the test guard (arm before, verdict after each test cell)": [],
         "nbgrader itself (sanitize, gradebook, files, shutdown)": [],
         "dlcourse (job folder, fork, merge into the gradebook)": [],
     }
@@ -158,6 +159,9 @@ def breakdown(course: Path, roster: dict[str, list[str]]) -> dict[str, float]:
             phases["kernel start"].append(timing["kernel_start"])
             phases["imports (cells before the first exercise)"].append(imports)
             phases["student code and tests"].append(rest)
+            phases["of which the test guard (arm before, verdict after each test cell)"].append(
+                timing.get("guard", 0.0)
+            )
             phases["nbgrader itself (sanitize, gradebook, files, shutdown)"].append(
                 inside - timing["kernel_start"] - imports - rest
             )
@@ -190,10 +194,13 @@ def main() -> int:
         print("\nmedian seconds per notebook (dlcourse grade --workers 1):")
         print("| phase | seconds |")
         print("|---|---:|")
-        for phase, seconds in breakdown(
-            results["dlcourse grade --workers 1"]["course"], roster
-        ).items():
+        phases = breakdown(results["dlcourse grade --workers 1"]["course"], roster)
+        for phase, seconds in phases.items():
             print(f"| {phase} | {seconds:.2f} |")
+        guard = phases.get("of which the test guard (arm before, verdict after each test cell)")
+        if guard is not None:
+            per_notebook = sum(v for k, v in phases.items() if not k.startswith("of which"))
+            print(f"\ncost of the test guard: {100 * guard / per_notebook:.1f} % of a notebook")
     return 0
 
 

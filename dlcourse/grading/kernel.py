@@ -337,7 +337,7 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.problems = []
-        self.timings = {"kernel_start": None, "cells": []}
+        self.timings = {"kernel_start": None, "cells": [], "guard": 0.0}
         self._stopped = None
         self._cell_bytes: dict[int, int] = {}
         self._cut: set[int] = set()
@@ -448,7 +448,11 @@ class GuardedExecute(Execute):
                 return None
 
     def _guard_call(self, expression: str):
-        return run_sync(self._async_guard_call)(expression)
+        started = time.monotonic()
+        try:
+            return run_sync(self._async_guard_call)(expression)
+        finally:
+            self.timings["guard"] = round(self.timings["guard"] + time.monotonic() - started, 4)
 
     def _tampered(self, cell, what: str, zero: bool) -> None:
         name = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
