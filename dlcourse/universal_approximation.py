@@ -1,9 +1,10 @@
-"""Helpers of chapter 06 (ReLUによる関数近似): target functions, plots and the widget.
+"""Helpers of chapter 06 (ReLU による関数近似): target functions, plots and the widgets.
 
 The approximation itself is the chapter's exercise (``relu_basis``,
 ``approximate_function``, ``approximation_error``): the functions here receive
 an approximating function as an argument and only sample, measure and draw
-what it returns.
+what it returns. The book page's widget draws a hand-set sum of three ReLUs
+with fixed kinks (the tent of section 6.3), not an approximation of samples.
 """
 
 import math
@@ -14,7 +15,13 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 
-from dlcourse.widgets import call_student_function, dropdown, int_slider, interactive_figure
+from dlcourse.widgets import (
+    call_student_function,
+    dropdown,
+    float_slider,
+    int_slider,
+    interactive_figure,
+)
 
 ApproximateFn = Callable[[torch.Tensor, torch.Tensor], Any]
 
@@ -157,3 +164,62 @@ def approximation_widget(approximate_fn: ApproximateFn):
         ),
     }
     return interactive_figure(draw, controls, per_row=2)
+
+
+#: Kinks of the three ReLUs of the book page's widget (the tent of section 6.3).
+TENT_KINKS = (-1.0, 0.0, 1.0)
+
+
+def draw_three_relus(v1: float = 1.0, v2: float = -2.0, v3: float = 1.0, c: float = 0.0):
+    """The book widget's figure: ``c + v1 ReLU(x + 1) + v2 ReLU(x) + v3 ReLU(x - 1)``.
+
+    The weighted ReLUs are drawn thin, their sum thick, and each of the four
+    pieces is labelled with its slope (the running sum of the weights).
+    """
+    x = torch.linspace(-2.5, 2.5, 501)
+    weights = (v1, v2, v3)
+    parts = [v * torch.relu(x - t) for v, t in zip(weights, TENT_KINKS, strict=True)]
+    total = c + sum(parts)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for k, (part, v, t) in enumerate(zip(parts, weights, TENT_KINKS, strict=True), start=1):
+        ax.plot(
+            x,
+            part,
+            lw=1,
+            ls="--",
+            label=f"$v_{k}\\,\\mathrm{{ReLU}}(x - ({t:g}))$, $v_{k} = {v:g}$",
+        )
+    ax.plot(x, total, color="black", lw=2.5, label="和 (出力)")
+    edges = [-2.5, *TENT_KINKS, 2.5]
+    slope = 0.0
+    for k in range(4):
+        middle = (edges[k] + edges[k + 1]) / 2
+        height = float(total[int(torch.searchsorted(x, torch.tensor(middle)))])
+        ax.annotate(
+            f"傾き {slope:g}",
+            (middle, height),
+            textcoords="offset points",
+            xytext=(0, 8),
+            ha="center",
+            fontsize=9,
+        )
+        if k < 3:
+            slope += weights[k]
+    for t in TENT_KINKS:
+        ax.axvline(t, color="0.85", lw=0.8, zorder=0)
+    ax.set_xlabel("$x$")
+    ax.set_title(f"3 個の ReLU の重み付き和 (出力層のバイアス $c$ = {c:g})")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def three_relus_widget():
+    """Weights v1, v2, v3 and bias c of three ReLUs with kinks at -1, 0, 1 -> their sum."""
+    controls = {
+        "v1": float_slider(1.0, -3.0, 3.0, 0.5, "重み v1"),
+        "v2": float_slider(-2.0, -3.0, 3.0, 0.5, "重み v2"),
+        "v3": float_slider(1.0, -3.0, 3.0, 0.5, "重み v3"),
+        "c": float_slider(0.0, -1.0, 1.0, 0.5, "バイアス c"),
+    }
+    return interactive_figure(draw_three_relus, controls, per_row=4)

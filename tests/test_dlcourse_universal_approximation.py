@@ -11,11 +11,13 @@ from dlcourse.universal_approximation import (
     TARGETS,
     approximation_widget,
     draw_approximation,
+    draw_three_relus,
     plot_approximation,
     plot_error_curves,
     sample_target,
     square,
     step,
+    three_relus_widget,
 )
 
 matplotlib.use("Agg")
@@ -118,3 +120,31 @@ def test_plot_helpers():
     ax = fig.axes[0]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert len(ax.lines) == 3  # the data and two guide lines
+
+
+def test_three_relus_default_is_the_tent():
+    fig = draw_three_relus()
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4 + 3, "three weighted ReLUs, their sum, three kink guides"
+    total = ax.lines[3]
+    x = np.asarray(total.get_xdata())
+    y = np.asarray(total.get_ydata())
+    assert np.allclose(y, np.maximum(0.0, 1.0 - np.abs(x)), atol=1e-6)
+    labels = [text.get_text() for text in ax.texts]
+    assert labels == ["傾き 0", "傾き 1", "傾き -1", "傾き 0"]
+
+
+def test_three_relus_slopes_and_bias():
+    ax = draw_three_relus(1.0, -2.0, 0.0, 0.5).axes[0]
+    x = np.asarray(ax.lines[3].get_xdata())
+    y = np.asarray(ax.lines[3].get_ydata())
+    assert np.isclose(y[0], 0.5), "left of every kink the output is the bias c"
+    assert np.isclose((y[-1] - y[-2]) / (x[-1] - x[-2]), -1.0, atol=1e-4), "right: v1 + v2"
+    assert [text.get_text() for text in ax.texts][-1] == "傾き -1"
+
+
+def test_three_relus_widget_redraws():
+    box = three_relus_widget()
+    sliders = box.children[0].children
+    assert [s.value for s in sliders] == [1.0, -2.0, 1.0, 0.0]
+    sliders[2].value = 0.0  # redraws without error
