@@ -71,6 +71,12 @@ class Course:
 
         ensure_tools_on_path()
         root = Path(root).resolve()
+        if not (root / "nbgrader_config.py").is_file():
+            raise CourseError(
+                f"{root} はコースのルートではありません (nbgrader_config.py がありません)。"
+                "コースのルート (nbgrader_config.py のあるフォルダ) に移ってから実行してください "
+                "(run dlcourse in the course root). 何も作成していません。"
+            )
         previous = os.getcwd()
         os.chdir(root)
         try:
@@ -114,6 +120,53 @@ class Course:
                 found.append(student)
         return found
 
+    def known_assignments(self) -> list[str]:
+        """Assignments in the gradebook or the source folder, without creating a gradebook."""
+        names = set()
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", "."))
+        if source.is_dir():
+            names |= {p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))}
+        if self._gradebook_exists():
+            with self.gradebook() as gb:
+                names |= {a.name for a in gb.assignments}
+        return sorted(names)
+
+    def _gradebook_exists(self) -> bool:
+        prefix = "sqlite:///"
+        if self.db_url.startswith(prefix):
+            return Path(self.db_url[len(prefix) :]).is_file()
+        return True  # a database server: opening it creates nothing here
+
+    def check_assignment(self, assignment: str) -> None:
+        """Fail with the exact command that fixes it when ``assignment`` cannot be graded.
+
+        Runs before anything is written (no gradebook, lock or grading folder appears).
+        """
+        registered = False
+        if self._gradebook_exists():
+            from nbgrader.api import MissingEntry
+
+            with self.gradebook() as gb:
+                try:
+                    gb.find_assignment(assignment)
+                    registered = True
+                except MissingEntry:
+                    pass
+        if registered:
+            return
+        known = self.known_assignments()
+        if assignment in known:
+            raise CourseError(
+                f"課題 {assignment} が gradebook に登録されていません。次のコマンドで登録してから"
+                f"再実行してください: `nbgrader generate_assignment {assignment} --force` "
+                "(exercises/ は solutions/ から同じ内容で作り直されます) "
+                "(assignment not in the gradebook)."
+            )
+        listed = ", ".join(known) if known else "(なし)"
+        raise CourseError(
+            f"課題 {assignment} はこのコースにありません (unknown assignment)。あるのは: {listed}"
+        )
+
     # -------------------------------------------------------------------- export
     def definition(self, assignment: str) -> dict:
         """The assignment as the gradebook knows it (notebooks, cells, points, due date)."""
@@ -126,7 +179,7 @@ class Course:
             except MissingEntry:
                 raise CourseError(
                     f"課題 {assignment} が gradebook にありません。先に "
-                    f"`nbgrader generate_assignment {assignment}` を実行してください "
+                    f"`nbgrader generate_assignment {assignment} --force` を実行してください "
                     f"(assignment not in the gradebook)."
                 ) from None
             notebooks = []

@@ -130,6 +130,7 @@ def write_report(
     assignment: str, root: Path, db_url: str | None = None, output: str | None = None
 ) -> Path:
     course = Course.load(root, db_url)
+    course.check_assignment(assignment)
     data = collect(course, assignment)
     path = Path(output) if output else course.state_dir(assignment) / "report.html"
     path.write_text(render(data), encoding="utf-8")

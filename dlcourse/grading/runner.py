@@ -162,6 +162,7 @@ def grade(options: Options, out=sys.stdout) -> Summary:
 
     course = Course.load(options.root, options.db_url)
     assignment = options.assignment
+    course.check_assignment(assignment)
     with RunLock(course.root, assignment):
         timeout = options.timeout or course.default_timeout()
         limits = {
