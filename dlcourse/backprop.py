@@ -1,7 +1,7 @@
 """Helpers of chapter 05 (誤差逆伝播をゼロから): data, plots and the training widgets.
 
 Nothing here computes a gradient: the widgets receive the training code as an
-argument (the book passes its own from-scratch network, the exercise the
+argument (the book passes its own from-scratch XOR network, the exercise the
 student's ``numpy_two_layer_step``), so no graded function is solved here.
 """
 
@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from dlcourse.widgets import button_figure, call_student_function, dropdown, no_progress
 
-# Seed 003's split of scikit-learn's bundled 8x8 digits: 1437 training and 360 validation images.
+# Seed 003's split of scikit-learn's bundled 8x8 digits: 1437 training and 360 test images.
 DIGITS_TEST_SIZE = 0.2
 DIGITS_RANDOM_STATE = 42
 
@@ -47,12 +47,13 @@ def load_digits_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch
 
     ``train_test_split(test_size=0.2, random_state=42)`` of ``load_digits()``
     (bundled with scikit-learn, no download), then every pixel is standardised
-    with the *training* set's overall mean and standard deviation (two scalars,
-    as in seed 003). Returns ``X_train (1437, 64)``, ``X_val (360, 64)`` float32
-    and ``y_train (1437,)``, ``y_val (360,)`` int64 labels 0-9.
+    with the *training* set's overall mean and standard deviation (two scalars
+    over all 1437 x 64 pixel values, not one per pixel; as in seed 003).
+    Returns ``X_train (1437, 64)``, ``X_test (360, 64)`` float32 and
+    ``y_train (1437,)``, ``y_test (360,)`` int64 labels 0-9.
     """
     digits = load_digits()
-    X_train, X_val, y_train, y_val = train_test_split(
+    X_train, X_test, y_train, y_test = train_test_split(
         digits.data,
         digits.target,
         test_size=DIGITS_TEST_SIZE,
@@ -66,7 +67,50 @@ def load_digits_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch
     def labels(y: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(y.astype(np.int64))
 
-    return scaled(X_train), scaled(X_val), labels(y_train), labels(y_val)
+    return scaled(X_train), scaled(X_test), labels(y_train), labels(y_test)
+
+
+def xor_problem(n: int = 200, seed: int = 0, spread: float = 0.4):
+    """A 2-D XOR task: four Gaussian clouds at (+-1, +-1), as float64 NumPy arrays.
+
+    ``x (n, 2)``; ``y (n, 1)`` is 1 for the clouds at (1, 1) and (-1, -1) and 0
+    for the other two, so no straight line separates the classes. Each point
+    picks one of the four centres at random and adds normal noise of standard
+    deviation ``spread``, drawn with ``np.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    centres = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    cloud = rng.integers(0, 4, n)
+    x = centres[cloud] + spread * rng.standard_normal((n, 2))
+    y = (cloud < 2).astype(np.float64)[:, None]
+    return x, y
+
+
+def plot_xor(x, y, predict=None, ax=None, title=None):
+    """Scatter an XOR set by class; with ``predict`` (``(M, 2)`` -> ``(M, 1)`` in
+    [0, 1]) also shade its predicted probability of class 1. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.8))
+    if predict is not None:
+        grid = np.linspace(-2.5, 2.5, 101)
+        gx, gy = np.meshgrid(grid, grid)
+        points = np.column_stack([gx.ravel(), gy.ravel()])
+        prob = np.asarray(predict(points), dtype=np.float64).reshape(gx.shape)
+        image = ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+        plt.colorbar(image, ax=ax, label="クラス 1 の予測確率")
+    labels = np.asarray(y).ravel()
+    for value, colour, marker in [(0, "tab:blue", "o"), (1, "tab:red", "^")]:
+        rows = labels == value
+        ax.scatter(x[rows, 0], x[rows, 1], s=12, c=colour, marker=marker, label=f"クラス {value}")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_xlim(-2.5, 2.5)
+    ax.set_ylim(-2.5, 2.5)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def plot_digit_samples(X: torch.Tensor, y: torch.Tensor, n: int = 10):
@@ -111,54 +155,56 @@ def plot_loss_log(losses, ax=None, label=None, title=None):
     return ax
 
 
-def plot_training_curves(history: History, title: str | None = None):
+def plot_training_curves(
+    history: History, title: str | None = None, loss_label: str = "損失 (交差エントロピー)"
+):
     """Loss (left) and accuracy (right) per epoch from a training history.
 
-    ``history`` holds lists keyed ``train_loss``, ``val_loss``, ``train_accuracy``
-    and ``val_accuracy`` (any of them may be missing). Returns the figure.
+    ``history`` holds lists keyed ``train_loss``, ``test_loss``, ``train_accuracy``
+    and ``test_accuracy`` (any of them may be missing), one value per epoch.
+    Returns the figure.
     """
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    names = {"train": "訓練", "val": "検証"}
+    names = {"train": "訓練", "test": "テスト"}
     for split, label in names.items():
-        epochs = np.arange(1, len(history.get(f"{split}_loss", [])) + 1)
-        if len(epochs):
-            ax_loss.plot(epochs, history[f"{split}_loss"], marker=".", label=label)
-        epochs = np.arange(1, len(history.get(f"{split}_accuracy", [])) + 1)
-        if len(epochs):
-            ax_acc.plot(epochs, history[f"{split}_accuracy"], marker=".", label=label)
+        for ax, key in [(ax_loss, f"{split}_loss"), (ax_acc, f"{split}_accuracy")]:
+            values = history.get(key, [])
+            if len(values):
+                marker = "." if len(values) <= 50 else None
+                ax.plot(np.arange(1, len(values) + 1), values, marker=marker, label=label)
     ax_loss.set_xlabel("エポック")
-    ax_loss.set_ylabel("損失 (交差エントロピー)")
+    ax_loss.set_ylabel(loss_label)
     ax_loss.legend()
     ax_acc.set_xlabel("エポック")
     ax_acc.set_ylabel("正解率")
     ax_acc.set_ylim(0, 1.02)
-    ax_acc.axhline(0.9, color="0.6", lw=0.8, ls="--")
     ax_acc.legend(loc="lower right")
-    if "val_accuracy" in history and history["val_accuracy"]:
-        ax_acc.set_title(f"最終エポックの検証正解率 {history['val_accuracy'][-1]:.3f}")
+    if history.get("test_accuracy"):
+        ax_acc.set_title(f"最終エポックのテスト正解率 {history['test_accuracy'][-1]:.3f}")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-HIDDEN_SIZES = [2, 4, 8, 16, 32, 64, 128]
+# Widget 5 (book): the from-scratch XOR network of section 5.3, trained full-batch.
+LEARNING_RATES = [0.01, 0.1, 1.0, 10.0, 30.0]
+HIDDEN_SIZES = [1, 2, 4, 8, 32]
 
 
 def draw_training_curves(
     train_fn: TrainFn,
-    learning_rate: float = 0.1,
-    hidden_size: int = 64,
-    num_epochs: int = 10,
+    learning_rate: float = 1.0,
+    hidden_size: int = 8,
+    num_epochs: int = 1000,
     progress=no_progress,
 ):
     """Train with ``train_fn`` and plot its loss and accuracy curves (widget 5's callback).
 
     ``train_fn(learning_rate=..., hidden_size=..., num_epochs=..., progress=...)``
-    trains a network on the digits and returns its :data:`History`; ``progress``
-    wraps its epoch loop. Returns the figure, or ``None`` while ``train_fn`` is
-    not implemented.
+    trains a network and returns its :data:`History`; ``progress`` wraps its
+    epoch loop. Returns the figure, or ``None`` while ``train_fn`` is not
+    implemented.
     """
     history = call_student_function(
         train_fn,
@@ -169,10 +215,20 @@ def draw_training_curves(
     )
     if history is None:
         return None
-    return plot_training_curves(history, title=f"学習率 {learning_rate:g}, 隠れ層 {hidden_size}")
+    return plot_training_curves(
+        history,
+        title=f"学習率 {learning_rate:g}, 隠れ層 {hidden_size} ユニット",
+        loss_label="損失 (平均二乗誤差)",
+    )
 
 
-def training_curves_widget(train_fn: TrainFn, num_epochs: int = 10):
+def training_curves_widget(
+    train_fn: TrainFn,
+    num_epochs: int = 1000,
+    learning_rates=tuple(LEARNING_RATES),
+    hidden_sizes=tuple(HIDDEN_SIZES),
+    defaults: tuple[float, int] = (1.0, 8),
+):
     """Learning rate and hidden size -> loss and accuracy curves (widget 5, trains on a button)."""
 
     def draw(learning_rate, hidden_size, progress=no_progress):
@@ -181,8 +237,10 @@ def training_curves_widget(train_fn: TrainFn, num_epochs: int = 10):
         )
 
     controls = {
-        "learning_rate": dropdown([(f"{lr:g}", lr) for lr in LEARNING_RATES], 0.1, "学習率"),
-        "hidden_size": dropdown(HIDDEN_SIZES, 64, "隠れ層のユニット数"),
+        "learning_rate": dropdown(
+            [(f"{lr:g}", lr) for lr in learning_rates], defaults[0], "学習率"
+        ),
+        "hidden_size": dropdown(list(hidden_sizes), defaults[1], "隠れ層のユニット数"),
     }
     return button_figure(draw, controls, per_row=2)
 

@@ -26,22 +26,22 @@ def japanese_figures():
 
 
 def test_digits_split_sizes_dtypes_and_labels():
-    X_train, X_val, y_train, y_val = backprop.load_digits_split()
-    assert X_train.shape == (1437, 64) and X_val.shape == (360, 64)
-    assert y_train.shape == (1437,) and y_val.shape == (360,)
-    assert X_train.dtype == X_val.dtype == torch.float32
-    assert y_train.dtype == y_val.dtype == torch.int64
-    assert set(y_train.tolist()) == set(range(10)) == set(y_val.tolist())
+    X_train, X_test, y_train, y_test = backprop.load_digits_split()
+    assert X_train.shape == (1437, 64) and X_test.shape == (360, 64)
+    assert y_train.shape == (1437,) and y_test.shape == (360,)
+    assert X_train.dtype == X_test.dtype == torch.float32
+    assert y_train.dtype == y_test.dtype == torch.int64
+    assert set(y_train.tolist()) == set(range(10)) == set(y_test.tolist())
 
 
 def test_digits_split_is_seed_003s_split_scaled_by_the_training_set():
-    X_train, X_val, y_train, y_val = backprop.load_digits_split()
+    X_train, X_test, y_train, y_test = backprop.load_digits_split()
     digits = load_digits()
     raw = train_test_split(digits.data, digits.target, test_size=0.2, random_state=42)
-    mean, std = raw[0].mean(), raw[0].std()
+    mean, std = raw[0].mean(), raw[0].std()  # two scalars over all pixels, not one per pixel
     assert np.allclose(X_train.numpy(), (raw[0] - mean) / std, atol=1e-6)
-    assert np.allclose(X_val.numpy(), (raw[1] - mean) / std, atol=1e-6)
-    assert np.array_equal(y_train.numpy(), raw[2]) and np.array_equal(y_val.numpy(), raw[3])
+    assert np.allclose(X_test.numpy(), (raw[1] - mean) / std, atol=1e-6)
+    assert np.array_equal(y_train.numpy(), raw[2]) and np.array_equal(y_test.numpy(), raw[3])
     assert abs(X_train.mean().item()) < 1e-5  # scaled with the training set's statistics
     assert abs(X_train.std(unbiased=False).item() - 1) < 1e-5
 
@@ -76,10 +76,25 @@ def test_plots_return_figures_with_japanese_labels():
     assert len(fig.axes) == 4 and fig.axes[0].get_title() == str(int(y_train[0]))
     ax = backprop.plot_loss_log([1e3, 1e1, 1e-1], title="損失")
     assert ax.get_yscale() == "log"
-    history = {"train_loss": [1.0, 0.5], "val_loss": [1.1, 0.6], "val_accuracy": [0.5, 0.95]}
+    history = {"train_loss": [1.0, 0.5], "test_loss": [1.1, 0.6], "test_accuracy": [0.5, 0.95]}
     fig = backprop.plot_training_curves(history)
     assert len(fig.axes) == 2
-    assert "0.950" in fig.axes[1].get_title()
+    assert "0.950" in fig.axes[1].get_title() and "テスト" in fig.axes[1].get_title()
+    x, y = backprop.xor_problem(50, seed=2)
+    ax = backprop.plot_xor(x, y, predict=lambda points: np.full((len(points), 1), 0.5))
+    assert len(ax.collections) >= 2
+
+
+def test_xor_problem_shapes_labels_and_seed():
+    x, y = backprop.xor_problem(400, seed=0)
+    assert x.shape == (400, 2) and y.shape == (400, 1)
+    assert x.dtype == y.dtype == np.float64
+    assert set(np.unique(y)) == {0.0, 1.0}
+    # class 1 sits in the quadrants where x1 * x2 > 0 (for most points: the clouds overlap a little)
+    agree = np.mean((x[:, 0] * x[:, 1] > 0) == (y[:, 0] == 1))
+    assert agree > 0.9
+    again, other = backprop.xor_problem(400, seed=0), backprop.xor_problem(400, seed=1)
+    assert np.array_equal(again[0], x) and not np.array_equal(other[0], x)
 
 
 def fake_training(learning_rate, hidden_size, num_epochs, progress):
@@ -87,9 +102,9 @@ def fake_training(learning_rate, hidden_size, num_epochs, progress):
     epochs = list(progress(range(num_epochs)))
     return {
         "train_loss": [1.0 / (1 + learning_rate * e) for e in epochs],
-        "val_loss": [1.1 / (1 + learning_rate * e) for e in epochs],
+        "test_loss": [1.1 / (1 + learning_rate * e) for e in epochs],
         "train_accuracy": [min(1.0, hidden_size / 100 + 0.05 * e) for e in epochs],
-        "val_accuracy": [min(1.0, hidden_size / 110 + 0.05 * e) for e in epochs],
+        "test_accuracy": [min(1.0, hidden_size / 110 + 0.05 * e) for e in epochs],
     }
 
 
@@ -102,9 +117,9 @@ def test_draw_training_curves_with_default_values():
 
     fig = backprop.draw_training_curves(recording)
     assert len(fig.axes) == 2
-    assert calls[0]["learning_rate"] == 0.1 and calls[0]["hidden_size"] == 64
-    assert calls[0]["num_epochs"] == 10
-    assert len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines[0].get_xdata()) == 10
+    assert calls[0]["learning_rate"] == 1.0 and calls[0]["hidden_size"] == 8
+    assert calls[0]["num_epochs"] == 1000
+    assert len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines[0].get_xdata()) == 1000
 
 
 def test_draw_training_curves_while_unimplemented(capsys):
