@@ -18,8 +18,11 @@ import ast
 import io
 import re
 import tokenize
+from pathlib import Path
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors.base import NbGraderPreprocessor
+from traitlets import List
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A quoted source line in an IPython traceback: "----> 12 code" or "     13 code".
@@ -35,6 +38,23 @@ def _collapse(text: str) -> str:
 SHORT_LINE = 12
 MAX_MESSAGE = 600  # characters of an error message kept in a hidden test's verdict
 PASS_MARK = "✔"
+# Paths of the grading machine in tracebacks, shown relative: the package folder of
+# dlcourse, site-packages, the standard library, a job's temporary folder.
+PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent) + "/"
+MACHINE_PATHS = (
+    (re.compile(r"(?:/[^\s/'\":\x1b]+)+/(site-packages|dist-packages)/"), r"\1/"),
+    (re.compile(r"(?:/[^\s/'\":\x1b]+)+/lib/(python3\.\d+)/"), r"\1/"),
+    (re.compile(r"/tmp/(?:ipykernel_\d+|dlg-[^\s/'\":\x1b]+)(?:/[^\s/'\":\x1b]+)*/"), ""),
+)
+
+
+def relative_paths(text: str) -> str:
+    """``text`` with the grading machine's absolute paths made relative."""
+    for pattern, replacement in MACHINE_PATHS:
+        text = pattern.sub(replacement, text)
+    return text.replace(PACKAGE_PARENT, "")
+
+
 # Numbers of a hidden test this long or longer (expected values) are redacted wherever
 # they appear: student code can read them from the running test (``co_consts``).
 MIN_SECRET_NUMBER = 6
@@ -60,6 +80,12 @@ def _numbers(lines: set[str]) -> set[str]:
 
 class ClearHiddenTestsFromFeedback(ClearHiddenTests):
     """ClearHiddenTests that keeps every trace of hidden tests out of the feedback."""
+
+    # nbconvert's HTML exporter configures NbConvertBase.display_data_priority for every
+    # preprocessor; nbgrader redeclares the trait without config=True, so traitlets
+    # warned "not recognized" on every generate_feedback. Same default, configurable.
+    display_data_priority = List(list(NbGraderPreprocessor.display_data_priority.default()))
+    display_data_priority.tag(config=True)
 
     def preprocess(self, nb, resources):
         self._all_hidden: set[str] = set()
@@ -99,6 +125,7 @@ class ClearHiddenTestsFromFeedback(ClearHiddenTests):
 
     def _clean(self, text: str) -> str:
         kept = "\n".join(line for line in text.split("\n") if not self._leaks(line))
+        kept = relative_paths(kept)
         if self._secret_numbers is not None:
             kept = self._secret_numbers.sub("…", kept)
         return kept

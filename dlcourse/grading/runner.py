@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,10 @@ def grade(options: Options, out=sys.stdout) -> Summary:
     """Grade the assignment (see the module docstring); returns the summary."""
     from tqdm import tqdm
 
+    # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every merge;
+    # they say nothing to an instructor and break the progress bar.
+    warnings.filterwarnings("ignore", message=r".*not in session.*", module="nbgrader")
+    warnings.filterwarnings("ignore", message=r".*not in session.*")
     course = Course.load(options.root, options.db_url)
     assignment = options.assignment
     course.check_assignment(assignment)
