@@ -179,6 +179,11 @@ def score(graded, student):
 
 
 def reasons(graded, student):
+    entry = entries(graded)[student]
+    return " | ".join(entry["reasons"] + entry.get("repairs", []))
+
+
+def failures(graded, student):
     return " | ".join(entries(graded)[student]["reasons"])
 
 
@@ -204,6 +209,16 @@ def test_well_behaved_students_get_exact_marks(graded):
     assert score(graded, "good") == AUTO_POINTS
     assert score(graded, "partial") == AUTO_POINTS - 2
     assert reasons(graded, "good") == ""
+
+
+@pytest.mark.parametrize("student", ["wrong_name", "nbformat3", "deleted_test", "edited_test"])
+def test_repairs_are_not_failures(graded, student):
+    """Put-right submissions are counted apart, with the detail in repairs.csv."""
+    assert failures(graded, student) == "", failures(graded, student)
+    repairs = (graded["course"] / "grading" / ASSIGNMENT / "repairs.csv").read_text()
+    assert student in repairs
+    code, stdout, _ = graded["first"]
+    assert "修復してから採点した提出" in stdout and "repairs.csv" in stdout
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import zmq
 import zmq.asyncio
-from grading_fixtures.tinycourse import source_notebook
+from grading_fixtures.tinycourse import make_tiny_course, source_notebook
 from jupyter_client.session import Session
 
 from dlcourse.grading.cli import build_parser, main
@@ -93,6 +93,38 @@ def test_second_lock_is_refused(tmp_path):
         pass
 
 
+def test_deleted_test_cell_goes_after_the_free_cell_before_it():
+    """As in nbgrader's example course: answer, a free check cell, then the test."""
+    release = released()
+    position = ids(release).index("test_square")
+    free = nbformat.v4.new_code_cell("square(4)")
+    free["id"] = "free-check"
+    release.cells.insert(position, free)
+    nb = copy.deepcopy(release)
+    nb.cells = [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_square"
+    ]
+    restored, _, _ = restore_test_cells(nb, release)
+    assert restored == ["test_square"]
+    assert [c.get("id") for c in nb.cells] == [c.get("id") for c in release.cells]
+
+
+def test_outside_a_course_nothing_is_created(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", "01_tensors", "--no-progress"]) == 2
+    assert "コースのルート" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mistyped_assignment_lists_the_known_ones(tmp_path, capsys, monkeypatch):
+    course = make_tiny_course(tmp_path)
+    monkeypatch.chdir(course)
+    assert main(["grade", "tinny", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "tinny" in err and "tiny" in err.split("あるのは", 1)[1]
+    assert not (course / "grading").exists()
+
+
 def test_cli_help_and_errors(tmp_path, capsys, monkeypatch):
     help_text = build_parser().format_help()
     assert "grade" in help_text and "report" in help_text
@@ -101,7 +133,7 @@ def test_cli_help_and_errors(tmp_path, capsys, monkeypatch):
     assert "--scheduler" in capsys.readouterr().out
     monkeypatch.chdir(tmp_path)
     assert main(["grade", "nothing", "--no-progress"]) == 2
-    assert "nothing" in capsys.readouterr().err
+    assert "コースのルート" in capsys.readouterr().err
 
 
 def test_notebook_with_huge_stored_outputs_is_graded_without_them(tmp_path):

@@ -373,11 +373,19 @@ class GuardedExecute(Execute):
                 limit = self.max_cell_output / 1024 / 1024
                 note = f"\n... 出力が {limit:.0f} MB を超えたため、以降の出力を省略しました ...\n"
                 outs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
-                self.problems.append(f"セル {cell_index}: 出力が多すぎるため省略しました")
+                self.problems.append(f"{self._label(cell_index)}: 出力が多すぎるため省略しました")
             return None
         return super().output(outs, msg, display_id, cell_index)
 
     # -- kernel loss -----------------------------------------------------------------
+    def _label(self, index: int) -> str:
+        """A cell as the instructor knows it: its grade_id, else its position."""
+        try:
+            cell = self.nb.cells[index]
+        except (AttributeError, IndexError):
+            return f"セル {index}"
+        return cell.metadata.get("nbgrader", {}).get("grade_id") or f"セル {index}"
+
     def _stop(self, reason: str) -> None:
         self._stopped = reason
         self.problems.append(reason)
@@ -508,13 +516,13 @@ class GuardedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             time.sleep(0.2)  # let the launcher record how the kernel ended
-            self._stop(f"セル {index}: {self._kernel_gone_reason()}")
+            self._stop(f"{self._label(index)}: {self._kernel_gone_reason()}")
             self._mark_not_run(cell)
             return cell, resources
         except CellTimeoutError:
             # The interrupt after a timeout did not bring the kernel back to idle.
             self._kill_kernel()
-            self._stop(f"セル {index}: {UNRESPONSIVE}")
+            self._stop(f"{self._label(index)}: {UNRESPONSIVE}")
             self._mark_not_run(cell)
             return cell, resources
         finally:
@@ -526,16 +534,16 @@ class GuardedExecute(Execute):
         if index not in self._cut and any(
             CUT_MARK in out.get("text", "") for out in cell.get("outputs", [])
         ):
-            self.problems.append(f"セル {index}: 出力が多すぎるため省略しました")
+            self.problems.append(f"{self._label(index)}: 出力が多すぎるため省略しました")
         for ename in sorted(errors & set(NOTEWORTHY)):
-            self.problems.append(f"セル {index}: {NOTEWORTHY[ename]} ({ename})")
+            self.problems.append(f"{self._label(index)}: {NOTEWORTHY[ename]} ({ename})")
         if is_test and not self._stopped:
             self._check(cell, nonce, report)
         timed_out = TIMEOUT_ENAME in errors
         if timed_out:
-            self.problems.append(f"セル {index}: 時間切れ ({self.timeout} 秒)")
+            self.problems.append(f"{self._label(index)}: 時間切れ ({self.timeout} 秒)")
             alive = run_sync(self.km.is_alive)()
             if not alive or not run_sync(self._responsive)(self.probe_seconds):
                 self._kill_kernel()
-                self._stop(f"セル {index}: {UNRESPONSIVE}")
+                self._stop(f"{self._label(index)}: {UNRESPONSIVE}")
         return cell, resources

@@ -72,15 +72,24 @@ def restore_test_cells(nb, release) -> tuple[list[str], list[str], list[str]]:
     nbgrader itself puts back the source of an edited test cell from the gradebook.
     """
     present = {}
+    by_id = {}
     for cell in nb.cells:
         gid = _grade_id(cell)
         if gid is not None and gid not in present:
             present[gid] = cell
+        if cell.get("id") and cell.get("id") not in by_id:
+            by_id[cell["id"]] = cell
     restored, reset, edited = [], [], []
-    anchor = None  # the cell after which the next missing cell goes
+    # The cell after which the next missing cell goes: the submission's copy of the
+    # release cell just before it (matched by grade_id, or by cell id for the cells
+    # nbgrader does not track, such as a free check cell between answer and test).
+    anchor = None
     for ref in release.cells:
         gid = _grade_id(ref)
         if gid is None:
+            match = by_id.get(ref.get("id")) if ref.get("id") else None
+            if match is not None and _grade_id(match) is None:
+                anchor = match
             continue
         cell = present.get(gid)
         if cell is not None:

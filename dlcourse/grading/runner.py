@@ -15,6 +15,7 @@ import datetime
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -68,6 +69,29 @@ def _error_result(bundle: dict, student: str, reason: str) -> dict:
     }
 
 
+# Submissions being graded right now (student -> start time), for the progress bar.
+IN_FLIGHT: dict[str, float] = {}
+SLOW_SECONDS = 10.0  # from then on the bar names the submission it is waiting for
+
+
+def _tracked(bundle: dict, sub: dict) -> dict:
+    IN_FLIGHT[sub["student"]] = time.monotonic()
+    try:
+        return grade_payload(bundle, sub)
+    finally:
+        IN_FLIGHT.pop(sub["student"], None)
+
+
+def _waiting_for() -> str:
+    """「待ち: student (24 秒)」 for the longest-running submission past SLOW_SECONDS."""
+    now = time.monotonic()
+    running = sorted(IN_FLIGHT.items(), key=lambda item: item[1])
+    if not running or now - running[0][1] < SLOW_SECONDS:
+        return ""
+    student, started = running[0]
+    return f"待ち: {student} ({now - started:.0f} 秒)"
+
+
 def _run_local(bundle: dict, submissions: list[dict], workers: int) -> Iterator[dict]:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -76,7 +100,7 @@ def _run_local(bundle: dict, submissions: list[dict], workers: int) -> Iterator[
     server.warm_up(min(workers, len(submissions)))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(grade_payload, bundle, sub): sub for sub in submissions}
+            futures = {pool.submit(_tracked, bundle, sub): sub for sub in submissions}
             try:
                 for future in as_completed(futures):
                     student = futures[future]["student"]
@@ -124,10 +148,12 @@ def _dask_results(bundle: dict, submissions: list[dict], scheduler: str) -> Iter
 def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
     """The journal record of one merged submission."""
     reasons = list(sub.get("notes", [])) + list(result.get("notes", []))
+    repairs = list(result.get("repairs", []))
     states = {}
     timings = {}
     for name, info in result["notebooks"].items():
         states[name] = info.get("state", "error")
+        repairs += [f"{name}: {note}" for note in info.get("repairs", [])]
         if info.get("reason"):
             reasons.append(f"{name}: {info['reason']}")
         reasons += [f"{name}: {note}" for note in info.get("notes", [])]
@@ -148,6 +174,7 @@ def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
         "needs_manual_grade": scores["needs_manual_grade"],
         "notebooks": states,
         "reasons": reasons,
+        "repairs": repairs,
         "seconds": result.get("wall_seconds"),
         "worker": result.get("worker"),
         "timings": timings,
@@ -216,6 +243,17 @@ def grade(options: Options, out=sys.stdout) -> Summary:
             file=sys.stderr,
         )
         problems = 0
+        stop_ticker = threading.Event()
+
+        def tick() -> None:
+            while not stop_ticker.wait(1.0):
+                waiting = _waiting_for()
+                if waiting:
+                    bar.set_postfix_str(f"問題あり {problems}, {waiting}")
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        if options.progress:
+            ticker.start()
         try:
             for result in results:
                 sub = by_student[result["student"]]
@@ -230,10 +268,12 @@ def grade(options: Options, out=sys.stdout) -> Summary:
                 bar.set_postfix_str(f"問題あり {problems}")
                 bar.update()
         finally:
+            stop_ticker.set()
             bar.close()
         latest = journal.entries()
         entries = {s: latest[s] for s in students if s in latest}
         csv_path = write_csv(course.state_dir(assignment) / "grades.csv", entries)
+        write_repairs(course.state_dir(assignment) / "repairs.csv", entries)
         summary = Summary(assignment, entries, len(todo), csv_path)
     print_summary(summary, out)
     return summary
@@ -252,6 +292,7 @@ def write_csv(path: Path, entries: dict[str, dict]) -> Path:
                 "needs_manual_grade",
                 "notebooks",
                 "reasons",
+                "repairs",
             ]
         )
         for student, entry in entries.items():
@@ -264,8 +305,22 @@ def write_csv(path: Path, entries: dict[str, dict]) -> Path:
                     entry["needs_manual_grade"],
                     " ".join(f"{k}:{v}" for k, v in entry["notebooks"].items()),
                     " | ".join(entry["reasons"]),
+                    " | ".join(entry.get("repairs", [])),
                 ]
             )
+    os.replace(tmp, path)
+    return path
+
+
+def write_repairs(path: Path, entries: dict[str, dict]) -> Path:
+    """grading/<a>/repairs.csv: what was put right before grading, one row per repair."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id", "repair"])
+        for student, entry in entries.items():
+            for repair in entry.get("repairs", []):
+                writer.writerow([student, repair])
     os.replace(tmp, path)
     return path
 
@@ -296,6 +351,7 @@ def print_summary(summary: Summary, out=sys.stdout) -> None:
     scores = [e["score"] - e["penalty"] for e in entries.values()]
     top = max(e["max_score"] for e in entries.values())
     manual = sum(1 for e in entries.values() if e["needs_manual_grade"])
+    repaired = sum(bool(e.get("repairs")) for e in entries.values())
     rows = [
         ("採点した学生 (students graded)", f"{len(entries)} (今回 {summary.graded_now})"),
         ("平均点 (mean)", f"{statistics.mean(scores):.2f} / {top:g}"),
@@ -303,6 +359,7 @@ def print_summary(summary: Summary, out=sys.stdout) -> None:
         ("手動採点待ち (needs manual grading)", f"{manual}"),
         ("問題のあった提出 (failures)", f"{len(summary.problems)}"),
         ("要確認: テストの実行への干渉 (tampering)", f"{_tampering(entries)}"),
+        ("修復してから採点した提出 (repaired)", f"{repaired}"),
     ]
     width = max(_width(label) for label, _ in rows)
     for label, value in rows:
@@ -315,4 +372,10 @@ def print_summary(summary: Summary, out=sys.stdout) -> None:
             print(f"  {_pad(student, 20)}  {score:>8}  {reasons[0]}", file=out)
             for reason in reasons[1:]:
                 print(f"  {'':20}  {'':>8}  {reason}", file=out)
+    if any(e.get("repairs") for e in entries.values()):
+        print(
+            "\n  修復の内容 (削除・編集されたテストセルを戻した、など): "
+            f"{summary.csv_path.with_name('repairs.csv')}",
+            file=out,
+        )
     print(f"\ngrades.csv: {summary.csv_path}", file=out)

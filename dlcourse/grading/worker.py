@@ -251,6 +251,7 @@ def run_job(jobdir: str | Path) -> int:
         "notes": [],
         "isolation": {},
         "phases": {},
+        "repairs": [],
     }
     expected = [f"{name}.ipynb" for name in job["notebooks"]]
     present = sorted(p.name for p in sub.glob("*.ipynb"))
@@ -258,7 +259,7 @@ def run_job(jobdir: str | Path) -> int:
     stray = [name for name in present if name not in expected]
     if len(missing) == 1 and len(stray) == 1:
         (sub / stray[0]).rename(sub / missing[0])
-        result["notes"].append(
+        result["repairs"].append(
             f"ノートブック名が違うため {stray[0]} を {missing[0]} として採点しました"
         )
     else:
@@ -279,13 +280,13 @@ def run_job(jobdir: str | Path) -> int:
             result["notebooks"][name] = {"state": "unreadable", "reason": repair.reason}
             continue
         gradable.append(name)
-        notes = list(repair.notes)
+        notes = []
         try:
             signs = scan_notebook(nbformat.read(path, as_version=4))
         except Exception:  # noqa: BLE001 - nbgrader reports unreadable notebooks itself
             signs = []
         notes += [f"{TAMPER_LABEL} の疑い: {line}" for line in signs]
-        result["notebooks"][name] = {"state": "error", "notes": notes}
+        result["notebooks"][name] = {"state": "error", "notes": notes, "repairs": repair.notes}
     if gradable:
         try:
             result["phases"]["prepare"] = round(time.monotonic() - started, 3)
