@@ -2,7 +2,10 @@
 
 Two matplotlib figures, embedded as PNG: the histogram of total scores, and for every
 autograded test cell the share of students who failed it (sorted, hardest first: the
-exercises a class finds hardest), followed by the same numbers as tables.
+exercises a class finds hardest), followed by the same numbers as tables. Manually
+graded answers are not test cells and are not ranked; the student table gives each
+student's score, the maximum, the manual points still to grade, and the reasons
+``dlcourse grade`` recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import html
 import io
 from pathlib import Path
 
-from dlcourse.grading.course import Course, CourseError
+from dlcourse.grading.course import Course, CourseError, Journal
 
 
 def collect(course: Course, assignment: str) -> dict:
@@ -26,22 +29,40 @@ def collect(course: Course, assignment: str) -> dict:
         except MissingEntry:
             raise CourseError(f"課題 {assignment} が gradebook にありません") from None
         max_score = float(entry.max_score)
-        students, cells = {}, {}
+        students, cells, rows = {}, {}, {}
         for sub in entry.submissions:
-            students[sub.student.id] = float(sub.score) - float(sub.late_submission_penalty or 0)
+            score = float(sub.score) - float(sub.late_submission_penalty or 0)
+            students[sub.student.id] = score
+            pending = 0.0
             for nb in sub.notebooks:
+                manual = {cell.name for cell in nb.notebook.solution_cells}
                 for grade in nb.grades:
+                    if grade.needs_manual_grade:
+                        pending += float(grade.max_score)
                     cell = grade.cell
                     if cell.cell_type != "code" or grade.auto_score is None:
                         continue
+                    if grade.name in manual:
+                        continue  # a manually graded answer, not a test
                     key = f"{nb.name}/{grade.name}"
                     stats = cells.setdefault(key, {"failed": 0, "graded": 0, "points": 0.0})
                     stats["points"] = float(grade.max_score)
                     stats["graded"] += 1
                     stats["failed"] += float(grade.score) < float(grade.max_score)
+            rows[sub.student.id] = {"score": score, "max": max_score, "pending": pending}
     for stats in cells.values():
         stats["share"] = stats["failed"] / stats["graded"] if stats["graded"] else 0.0
-    return {"assignment": assignment, "max_score": max_score, "students": students, "cells": cells}
+    folder = course.root / "grading" / assignment
+    journal = Journal(folder).entries() if folder.is_dir() else {}
+    for student, row in rows.items():
+        row["reasons"] = journal.get(student, {}).get("reasons", [])
+    return {
+        "assignment": assignment,
+        "max_score": max_score,
+        "students": students,
+        "cells": cells,
+        "rows": rows,
+    }
 
 
 def _png(fig) -> str:
@@ -96,9 +117,12 @@ def render(data: dict) -> str:
         for name, stats in sorted(data["cells"].items(), key=lambda item: -item[1]["share"])
     )
     students = "\n".join(
-        f"<tr><td>{html.escape(s)}</td><td>{score:g}</td></tr>"
-        for s, score in sorted(data["students"].items())
+        f"<tr><td>{html.escape(s)}</td><td>{row['score']:g}</td><td>{row['max']:g}</td>"
+        f"<td>{row['pending']:g}</td>"
+        f"<td>{html.escape(' / '.join(row['reasons']))}</td></tr>"
+        for s, row in sorted(data["rows"].items())
     )
+    pending = sum(row["pending"] for row in data["rows"].values())
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     title = f"採点レポート: {html.escape(data['assignment'])}"
     return f"""<!DOCTYPE html>
@@ -110,16 +134,19 @@ td:nth-child(n+2) {{ text-align: right; }}
 </style></head><body>
 <h1>{title}</h1>
 <p>{count} 人、平均 {mean:.2f} 点、中央値 {median:.2f} 点 (満点 {data["max_score"]:g} 点)。
-作成: {when}。手動採点の点は gradebook に入っている分だけ含みます。</p>
+作成: {when}。手動採点の点は gradebook に入っている分だけ含みます
+(未採点の手動採点: 計 {pending:g} 点)。</p>
 <h2>得点分布 (score histogram)</h2>
 <img alt="得点分布" src="data:image/png;base64,{histogram}">
 <h2>難しかった演習 (share of students who failed each test cell)</h2>
+<p>自動採点のテストセルだけを並べます (手動採点の記述問題は含みません)。</p>
 <img alt="テストセルごとの不合格率" src="data:image/png;base64,{failures}">
 <table><tr><th>テストセル</th><th>配点</th><th>不合格/採点</th><th>不合格率</th></tr>
 {rows}
 </table>
 <h2>学生ごとの得点</h2>
-<table><tr><th>学生</th><th>得点</th></tr>
+<table><tr><th>学生</th><th>得点</th><th>満点</th><th>手動採点待ちの点</th>
+<th>理由 (dlcourse grade)</th></tr>
 {students}
 </table>
 </body></html>
