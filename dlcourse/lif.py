@@ -1,10 +1,13 @@
-"""Helpers of chapter 08 (LIFニューロン): parameter defaults, plots and the I-F widget.
+"""Helpers of chapter 08 (LIF ニューロン): parameter defaults, plots and the f-I widget.
 
 The simulation itself is the chapter's exercise (``run_LIF``, ``lif_spike_counts``,
-``lif_rate_theory``): the functions here receive those as arguments and only
-draw what they return.
+``lif_rate_theory``): nothing here steps the Euler method or computes the rate
+formula for many currents. The widget receives those functions as arguments and
+only draws what they return; the book page passes its own stand-ins (the
+continuous-time trace below, its scalar rate formula).
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +16,8 @@ import torch
 
 from dlcourse.widgets import call_student_function, float_slider, interactive_figure
 
-# Defaults of run_LIF (seed: ms, mA, kOhm, uF, V).
+# Defaults of run_LIF (the toy units of the Neuromatch Academy material:
+# ms, mA, kOhm, uF, V).
 LIF_DEFAULTS = {
     "T": 50.0,
     "dt": 0.1,
@@ -23,17 +27,49 @@ LIF_DEFAULTS = {
     "Vth": 1.0,
     "V_spike": 0.5,
 }
-# The seed's I-F curve: spikes counted over 1 s simulated in 1 ms steps.
+# The f-I curve's simulation: spikes counted over 1 s simulated in 1 ms steps.
 IF_SETTINGS = {"T": 1000.0, "dt": 1.0}
-# The widget's currents (the seed used 10 between 0 and 2; negative currents show
-# the flat part of the curve).
+# The widget's currents (the Neuromatch material used 10 between 0 and 2; negative
+# currents show the flat part of the curve).
 IF_CURRENTS = torch.linspace(-0.5, 2.0, 100)
 # The widget's membrane trace: 100 ms in finer steps.
 TRACE_SETTINGS = {"T": 100.0, "dt": 0.1}
 # Initial slider values: the chapter's neuron driven by I = 1.5.
 WIDGET_DEFAULTS = {"Rm": 1.0, "tau_ref": 10.0, "I": 1.5}
 
-RATE_LIMIT = 0.22  # upper y limit of the I-F plots (spikes per ms)
+RATE_LIMIT = 0.22  # upper y limit of the f-I plots (spikes per ms)
+
+
+def exact_lif_trace(
+    I: float,
+    T: float,
+    dt: float,
+    tau_ref: float,
+    Rm: float,
+    Cm: float,
+    Vth: float,
+    V_spike: float,
+):
+    """The continuous-time LIF trace sampled every ``dt`` (no Euler steps): ``(time, Vm)``.
+
+    Between spikes the membrane follows ``Rm I (1 - exp(-s / tau_m))``, ``s`` the
+    time since it last started from 0; it fires when that reaches ``Vth`` (after
+    ``t* = tau_m ln(Rm I / (Rm I - Vth))``) and stays at 0 for ``tau_ref``, so the
+    trace repeats with period ``tau_ref + t*``. The first sample at or after each
+    spike time shows ``Vth + V_spike``. Float64, for the book's figures.
+    """
+    time = torch.arange(round(T / dt) + 1, dtype=torch.float64) * dt
+    tau_m, drive = Rm * Cm, Rm * I
+    if drive <= Vth:
+        return time, drive * (1 - torch.exp(-time / tau_m))
+    rise = tau_m * math.log(drive / (drive - Vth))  # t*, from 0 to the threshold
+    period = tau_ref + rise
+    # Time since the membrane last started from 0 (the trace starts at 0 at t = 0).
+    phase = torch.remainder(time + tau_ref, period)  # in [0, period)
+    Vm = torch.where(phase < tau_ref, 0.0, drive * (1 - torch.exp(-(phase - tau_ref) / tau_m)))
+    crossed = torch.floor((time + tau_ref) / period)  # spikes so far, counting t = 0 as one
+    first_after = torch.cat([torch.tensor([False]), crossed[1:] > crossed[:-1]])
+    return time, torch.where(first_after, Vth + V_spike, Vm)
 
 
 def plot_membrane(ax, time, Vm, Vth: float = 1.0, title: str | None = None, **line_kwargs):
@@ -59,7 +95,7 @@ def plot_if_curve(
     theory_label: str | None = "理論 (式)",
     theory_color: str = "black",
 ):
-    """Draw simulated rates (markers) and the theory (line) against the currents."""
+    """Draw simulated rates (markers) and the theory (line) of an f-I curve."""
     currents = torch.as_tensor(currents).detach().cpu()
     if rates is not None:
         rates = torch.as_tensor(rates).detach().cpu()
@@ -73,26 +109,31 @@ def plot_if_curve(
 
 
 def draw_lif(
-    spike_counts_fn: Callable[..., Any],
+    spike_counts_fn: Callable[..., Any] | None,
     rate_fn: Callable[..., Any],
     run_fn: Callable[..., Any],
     Rm: float,
     tau_ref: float,
     I: float,
     currents: torch.Tensor | None = None,
+    points_label: str = "シミュレーション",
+    trace_label: str = "",
 ):
-    """The widget's figure: the I-F curve (simulation and theory) and the trace at ``I``.
+    """The widget's figure: the f-I curve (points and theory) and the trace at ``I``.
 
-    ``spike_counts_fn(currents, **params)`` counts spikes over ``IF_SETTINGS``;
-    ``rate_fn(I=..., Rm=..., Cm=..., Vth=..., tau_ref=...)`` gives the theory in
-    spikes per ms; ``run_fn(I, **params)`` returns ``(time, Vm)``. A function
-    that still raises ``NotImplementedError`` is skipped with a message; if all
-    three do, no figure is drawn and ``None`` is returned.
+    ``spike_counts_fn(currents, **params)`` counts spikes over ``IF_SETTINGS``
+    (the points are count / T); ``None`` draws no points. ``rate_fn(I=..., Rm=...,
+    Cm=..., Vth=..., tau_ref=...)`` gives the theory in spikes per ms;
+    ``run_fn(I, **params)`` returns ``(time, Vm)``. A function that still raises
+    ``NotImplementedError`` is skipped with a message; if all three do, no
+    figure is drawn and ``None`` is returned.
     """
     currents = IF_CURRENTS if currents is None else currents
     fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
     params = {"tau_ref": tau_ref, "Rm": Rm, **fixed, "V_spike": LIF_DEFAULTS["V_spike"]}
-    counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
+    counts = None
+    if spike_counts_fn is not None:
+        counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
     theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
     trace = call_student_function(run_fn, I, **TRACE_SETTINGS, **params)
     if counts is None and theory is None and trace is None:
@@ -100,18 +141,19 @@ def draw_lif(
 
     fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(10.5, 3.8), width_ratios=[1, 1.25])
     rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
-    plot_if_curve(ax_if, currents, rates, theory)
+    plot_if_curve(ax_if, currents, rates, theory, label=points_label)
     relu = currents.clamp(min=0) / (fixed["Cm"] * fixed["Vth"])
     ax_if.plot(currents, relu, ":", color="0.4", label=r"ReLU: $\max(0, I)/(C_m V_{th})$")
     ax_if.axvline(I, color="tab:orange", lw=1)
     ax_if.set_ylim(-0.005, RATE_LIMIT)
-    ax_if.set_title(f"I-F 曲線 ($R_m$ = {Rm:g}, " + r"$\tau_{ref}$" + f" = {tau_ref:g} ms)")
+    ax_if.set_title(f"f-I 曲線 ($R_m$ = {Rm:g}, " + r"$\tau_{ref}$" + f" = {tau_ref:g} ms)")
     ax_if.legend(loc="upper left", fontsize=8)
 
     if trace is not None:
         time, Vm = trace
         n_spikes = int((torch.as_tensor(Vm) > fixed["Vth"]).sum())
-        title = f"膜電位 ($I$ = {I:g} mA): {TRACE_SETTINGS['T']:g} ms で {n_spikes} 回発火"
+        length = f"{TRACE_SETTINGS['T']:g} ms"
+        title = f"膜電位{trace_label} ($I$ = {I:g} mA): {length} で {n_spikes} 回発火"
         plot_membrane(ax_v, time, Vm, fixed["Vth"], title, color="tab:orange")
         low = min(-0.1, float(torch.as_tensor(Vm).min()) - 0.1)
         ax_v.set_ylim(low, max(1.8, float(torch.as_tensor(Vm).max()) + 0.1))
@@ -123,18 +165,22 @@ def draw_lif(
 
 
 def lif_widget(
-    spike_counts_fn: Callable[..., Any],
+    spike_counts_fn: Callable[..., Any] | None,
     rate_fn: Callable[..., Any],
     run_fn: Callable[..., Any],
+    **labels: str,
 ):
-    """Sliders for ``Rm``, ``tau_ref`` and ``I`` -> I-F curve and membrane trace (widget 8)."""
+    """Sliders for ``Rm``, ``tau_ref`` and ``I`` -> f-I curve and membrane trace (widget 8).
+
+    ``labels`` (``points_label``, ``trace_label``) are passed on to :func:`draw_lif`.
+    """
 
     def draw(Rm: float, tau_ref: float, I: float):
-        return draw_lif(spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I)
+        return draw_lif(spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, **labels)
 
     controls = {
         "Rm": float_slider(WIDGET_DEFAULTS["Rm"], 1.0, 100.0, 0.5, "膜抵抗 Rm (kΩ)"),
-        "tau_ref": float_slider(WIDGET_DEFAULTS["tau_ref"], 1.0, 100.0, 0.5, "不応期 τ_ref (ms)"),
+        "tau_ref": float_slider(WIDGET_DEFAULTS["tau_ref"], 0.0, 100.0, 0.5, "不応期 τ_ref (ms)"),
         "I": float_slider(WIDGET_DEFAULTS["I"], -0.5, 2.0, 0.05, "電流 I (mA)"),
     }
     return interactive_figure(draw, controls, per_row=3)

@@ -1,4 +1,4 @@
-"""Unit tests of dlcourse.lif (chapter 08): defaults, plots and the I-F widget's callback.
+"""Unit tests of dlcourse.lif (chapter 08): defaults, plots, the exact trace and the f-I widget.
 
 The widget receives the chapter's functions as arguments; here they are
 replaced by simple stand-ins that record how they are called.
@@ -16,6 +16,7 @@ from dlcourse.lif import (
     TRACE_SETTINGS,
     WIDGET_DEFAULTS,
     draw_lif,
+    exact_lif_trace,
     lif_widget,
     plot_if_curve,
     plot_membrane,
@@ -55,7 +56,7 @@ class StandIns:
     def run(self, I, **params):
         self.calls["run"] = (I, params)
         n = round(params["T"] / params["dt"])
-        time = torch.arange(n + 1) * params["dt"]
+        time = torch.arange(n + 1, dtype=torch.float32) * params["dt"]
         Vm = torch.zeros(n + 1)
         Vm[10::100] = 1.5  # one "spike" every 100 steps
         return time, Vm
@@ -112,7 +113,7 @@ def test_draw_lif_plots_rates_theory_relu_and_trace_with_defaults(recwarn):
     assert np.allclose(markers.get_ydata(), expected_rates.numpy())
     assert np.allclose(theory.get_ydata(), (IF_CURRENTS.clamp(min=0) / 20).numpy())
     assert np.allclose(relu.get_ydata(), (IF_CURRENTS.clamp(min=0) / 10).numpy())
-    assert "$R_m$ = 1" in ax_if.get_title()
+    assert "$R_m$ = 1" in ax_if.get_title() and ax_if.get_title().startswith("f-I 曲線")
     trace = ax_v.lines[0]
     assert len(trace.get_xdata()) == round(TRACE_SETTINGS["T"] / TRACE_SETTINGS["dt"]) + 1
     assert "10 回発火" in ax_v.get_title()  # steps 10, 110, ..., 910 of the stand-in
@@ -152,3 +153,39 @@ def test_plot_helpers_draw_threshold_and_curves():
     assert len(ax_if.lines) == 1  # no theory given
     plot_if_curve(ax_if, torch.tensor([0.0, 1.0]), theory=np.array([0.0, 0.2]), theory_label=None)
     assert np.allclose(ax_if.lines[1].get_ydata(), [0.0, 0.2])
+
+
+def test_draw_lif_without_counts_draws_theory_relu_and_a_labelled_trace():
+    fake = StandIns()
+    fig = draw_lif(None, fake.rate, fake.run, 1.0, 10.0, 1.5, trace_label=" (解析解)")
+    ax_if, ax_v = fig.axes
+    assert "counts" not in fake.calls
+    assert len(ax_if.lines) == 3  # theory, ReLU and the current's vertical line
+    assert ax_v.get_title().startswith("膜電位 (解析解)")
+
+
+def test_tau_ref_slider_reaches_zero():
+    fake = StandIns()
+    box = lif_widget(fake.spike_counts, fake.rate, fake.run)
+    tau_ref = box.children[0].children[1]
+    assert tau_ref.min == 0.0 and tau_ref.step == 0.5
+
+
+def test_exact_trace_fires_at_the_continuous_spike_times():
+    params = {**LIF_DEFAULTS}
+    del params["T"], params["dt"]
+    time, Vm = exact_lif_trace(1.5, T=50, dt=0.1, **params)
+    assert time.shape == Vm.shape == (501,)
+    # t* = 10 ln 3 = 10.986 ms: the first sample after it is 11.0 ms, then 10 ms at 0.
+    assert (Vm > 1).nonzero().flatten().tolist() == [110, 320]
+    assert Vm[110].item() == 1.5 and (Vm[111:210] == 0).all()
+    t_star = 10 * np.log(3)
+    assert abs(Vm[100].item() - 1.5 * (1 - np.exp(-10.0 / 10))) < 1e-12
+    assert abs(Vm[215].item() - 1.5 * (1 - np.exp(-(21.5 - 10 - t_star) / 10))) < 1e-12
+
+
+def test_exact_trace_below_threshold_and_without_refractory_period():
+    time, Vm = exact_lif_trace(0.9, T=100, dt=0.5, tau_ref=10, Rm=1, Cm=10, Vth=1, V_spike=0.5)
+    assert (Vm < 0.9).all() and not (Vm > 1).any()
+    time, Vm = exact_lif_trace(1.5, T=50, dt=0.1, tau_ref=0, Rm=1, Cm=10, Vth=1, V_spike=0.5)
+    assert (Vm > 1).nonzero().flatten().tolist() == [110, 220, 330, 440]
