@@ -362,3 +362,102 @@ def forbidden_builtins(exercise: str, *paths: str) -> Iterator[None]:
                 setattr(owner, attribute, original)
             else:
                 delattr(owner, attribute)
+
+
+def assert_no_known_mistake(
+    actual: Any,
+    mistakes: dict[str, Any],
+    name: str = "戻り値",
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> None:
+    """Raise with a mistake's name when ``actual`` equals a known wrong answer.
+
+    ``mistakes`` maps the Japanese description of a usual mistake to the value
+    that mistake returns on the test's input (stored when the test was written,
+    never the correct value). Call it before comparing with the expected value:
+    a student who made one of these mistakes reads its name; any other value
+    passes silently and is judged by the comparison that follows.
+    """
+    try:
+        a = _as_float64(actual, name)
+    except AssertionError:
+        return
+    for description, wrong in mistakes.items():
+        w = torch.as_tensor(np.asarray(wrong, dtype=np.float64))
+        if a.shape == w.shape and bool(torch.allclose(a, w, rtol=rtol, atol=atol)):
+            raise AssertionError(f"{name} の値が違います: {description}")
+
+
+def returns(func_name: str, args: tuple, expected: Any, atol: float = 1e-4) -> Callable[[], bool]:
+    """A check for :func:`upstream_first`: does ``func_name(*args)`` give ``expected``?
+
+    ``func_name`` is looked up in the notebook's namespace when the check runs.
+    ``expected`` is a tensor, or a tuple compared element by element with the
+    returned tuple (``None`` skips an element). Any error counts as "no".
+    """
+
+    def check() -> bool:
+        main = getattr(sys.modules.get("__main__"), "__dict__", {})
+        try:
+            result = main[func_name](*args)
+            pairs = (
+                zip(result, expected, strict=True)
+                if isinstance(expected, tuple)
+                else [(result, expected)]
+            )
+            for got, want in pairs:
+                if want is None:
+                    continue
+                g, w = _as_float64(got, func_name), _as_float64(want, "期待値")
+                if g.shape != w.shape or not bool(torch.allclose(g, w, rtol=atol, atol=atol)):
+                    return False
+            return True
+        except Exception:  # noqa: BLE001 - any failure means the function is not right yet
+            return False
+
+    return check
+
+
+@contextlib.contextmanager
+def upstream_first(*checks: tuple[str, Callable[[], bool]]) -> Iterator[None]:
+    """Blame an earlier exercise when a test of a later one fails because of it.
+
+    ``checks`` are ``(function name, check)`` pairs in exercise order, the last
+    one the function the tested one calls directly (checks from :func:`returns`).
+    When the block fails (any error but ``NotImplementedError`` and a forbidden
+    built-in) and that last check is false, the failure is replaced by
+    「<name> がまだ正しくありません … <name> を先に直してください。」 naming the
+    first function whose check is false; otherwise the failure stands as it is.
+    """
+    try:
+        yield
+    except (NotImplementedError, ForbiddenBuiltinError):
+        raise
+    except Exception:
+        if not checks or checks[-1][1]():
+            raise
+        name = next(name for name, check in checks if not check())
+        raise AssertionError(
+            f"このテストは {name} の結果を使いますが、{name} がまだ正しくありません"
+            f" (小さな例で期待と違う値を返しました): {name} を先に直してください。"
+        ) from None
+
+
+def assert_number(
+    actual: Any, expected: float, name: str = "戻り値", rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
+    """Assert that a single number is close to ``expected``, saying both when it is not.
+
+    For scalar results (an error, a loss): unlike :func:`assert_close` it names
+    no relation, since one number is always "a constant offset" or "a constant
+    ratio" away from another and such a hint would mislead.
+    """
+    value = (
+        float(_as_float64(actual, name).reshape(-1)[0]) if not isinstance(actual, float) else actual
+    )
+    if not abs(value - expected) <= atol + rtol * abs(expected):
+        raise AssertionError(
+            f"{name} の値が違います: 期待 {expected:.6g}、実際 {value:.6g}"
+            f" (差 {abs(value - expected):.3g}、許容: atol={atol:g}, rtol={rtol:g})。"
+        )

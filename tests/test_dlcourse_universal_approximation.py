@@ -148,3 +148,50 @@ def test_three_relus_widget_redraws():
     sliders = box.children[0].children
     assert [s.value for s in sliders] == [1.0, -2.0, 1.0, 0.0]
     sliders[2].value = 0.0  # redraws without error
+
+
+# The generic test helpers chapter 06 added to dlcourse.testing.
+
+
+def test_assert_no_known_mistake_names_a_matching_wrong_answer():
+    from dlcourse.testing import assert_no_known_mistake
+
+    table = {"符号が逆です。": [[0.0, 1.0]], "ReLU をとり忘れています。": [[-1.0, 1.0]]}
+    with pytest.raises(AssertionError, match="戻り値 の値が違います: 符号が逆です。"):
+        assert_no_known_mistake(torch.tensor([[0.0, 1.0]]), table)
+    assert_no_known_mistake(torch.tensor([[0.5, 1.0]]), table)  # no match: silent
+    assert_no_known_mistake(torch.tensor([0.0, 1.0]), table)  # other shape: silent
+    with pytest.raises(AssertionError, match="平均"):
+        assert_no_known_mistake(0.0254509, {"平均をとっています。": 0.0254509})
+
+
+def test_assert_number_says_expected_and_got_without_relations():
+    from dlcourse.testing import assert_number
+
+    assert_number(0.0593977, 0.0593977)
+    with pytest.raises(AssertionError) as error:
+        assert_number(0.0057, 0.0123, "誤差")
+    message = str(error.value)
+    assert "期待 0.0123" in message and "実際 0.0057" in message
+    assert "一定値" not in message and "倍" not in message
+
+
+def test_upstream_first_blames_the_earlier_function_only_when_it_is_wrong():
+    import __main__
+    from dlcourse.testing import returns, upstream_first
+
+    __main__.double = lambda t: 2 * t
+    right = ("double", returns("double", (torch.tensor([1.0]),), torch.tensor([2.0])))
+    wrong = ("double", returns("double", (torch.tensor([1.0]),), torch.tensor([3.0])))
+    try:
+        with pytest.raises(AssertionError, match="自分の間違い"):
+            with upstream_first(right):
+                raise AssertionError("自分の間違い")
+        with pytest.raises(AssertionError, match="double を先に直してください"):
+            with upstream_first(wrong):
+                raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+        with pytest.raises(NotImplementedError):
+            with upstream_first(wrong):
+                raise NotImplementedError("演習 6.1")
+    finally:
+        del __main__.double
