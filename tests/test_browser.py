@@ -517,3 +517,39 @@ def test_live_code_redraws_the_figure_when_a_slider_moves(built, browser, live_b
     assert not page.failed, f"failed requests: {page.failed}"
     assert not page.errors, "errors in the console:\n" + "\n".join(page.errors)
     print(f"{name}: slider {moved}, figure redrawn in {redraw:.2f} s")
+
+
+def test_every_chapter_page_embeds_its_exercise_for_download(built):
+    """The download link carries the notebook itself (data: URL) and its file name."""
+    for page in chapter_pages():
+        chapter = page.split("/")[1]
+        text = (built / f"{page}.html").read_text(encoding="utf-8")
+        link = re.search(
+            rf'download="{chapter}\.ipynb" href="data:application/x-ipynb\+json;base64,', text
+        )
+        assert link, f"{page}: no embedded download link for {chapter}.ipynb"
+
+
+def test_download_link_saves_the_notebook_from_disk(built, browser):
+    """Opened from disk (file://, as the README says), the link saves the exercise notebook."""
+    import json
+
+    first = chapter_pages()[0]
+    chapter = first.split("/")[1]
+    page = browser.context.new_page()
+    try:
+        page.goto((built / f"{first}.html").as_uri(), wait_until="load")
+        link = page.locator("a.reference.download").first
+        with page.expect_download() as info:
+            link.click()
+        download = info.value
+        assert download.suggested_filename == f"{chapter}.ipynb"
+        saved = Path(download.path()).read_text(encoding="utf-8")
+        notebook = json.loads(saved)
+        assert notebook["nbformat"] == 4 and notebook["cells"]
+        assert "BEGIN SOLUTION" not in saved and "BEGIN HIDDEN TESTS" not in saved
+        assert saved == (ROOT / "exercises" / chapter / f"{chapter}.ipynb").read_text(
+            encoding="utf-8"
+        )
+    finally:
+        page.close()

@@ -12,10 +12,17 @@ Loaded from ``_config.yml`` (``sphinx.local_extensions``). It
 - writes under every widget how to make it live (the static page shows the
   initial state saved when the book was executed);
 - makes the Japanese search find words that the index stored in pieces (see
-  :class:`SearchJapaneseQuery`).
+  :class:`SearchJapaneseQuery`);
+- embeds each downloadable notebook in its link as a ``data:`` URL with a
+  ``download`` file name (see :func:`embed_notebook_downloads`), so the link saves
+  the notebook also when the book is opened from disk (``file://``), where
+  browsers ignore ``download`` on ordinary links and show the raw JSON.
 """
 
+import base64
 import hashlib
+import html
+import re
 import sys
 from pathlib import Path
 
@@ -129,6 +136,37 @@ def add_widget_hints(app: Sphinx, doctree: nodes.document, docname: str) -> None
         cell.parent.insert(cell.parent.index(cell) + 1, hint)
 
 
+DOWNLOAD_LINK = re.compile(
+    r'<a class="reference download internal" download="" href="([^"]+\.ipynb)">'
+)
+
+
+def embed_notebook_downloads(app: Sphinx, exception: Exception | None) -> None:
+    """Point every notebook download link at a data: URL holding the notebook itself."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "reference download internal" not in text:
+            continue
+
+        def embed(match: re.Match, page: Path = page) -> str:
+            target = (page.parent / html.unescape(match.group(1))).resolve()
+            if not target.is_file():
+                return match.group(0)
+            data = base64.b64encode(target.read_bytes()).decode("ascii")
+            name = html.escape(target.name, quote=True)
+            return (
+                f'<a class="reference download internal" download="{name}"'
+                f' href="data:application/x-ipynb+json;base64,{data}">'
+            )
+
+        changed = DOWNLOAD_LINK.sub(embed, text)
+        if changed != text:
+            page.write_text(changed, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_search_language(SearchJapaneseQuery)
     app.add_config_value("book_offline_assets", "", "html")
@@ -136,6 +174,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", replace_thebe_loader)
     app.connect("builder-inited", add_static_path)
     app.connect("doctree-resolved", add_widget_hints)
+    app.connect("build-finished", embed_notebook_downloads)
     app.add_js_file("live-code.js", defer="defer")
     app.add_css_file("live-code.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
