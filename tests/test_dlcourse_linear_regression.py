@@ -118,3 +118,20 @@ def test_sgd_runs_rejects_data_in_the_wrong_order(iris_split):
     X_train, X_test, Y_train, Y_test = iris_split
     with pytest.raises(ValueError, match="X_train, X_test, Y_train, Y_test"):
         sgd_runs(X_train, Y_train, X_test, Y_test)
+
+
+def test_sgd_runs_accepts_tensors_and_its_own_learning_rates(iris_split):
+    """The book page runs it on standardised float32 tensors with two learning rates."""
+    X_train, X_test, Y_train, Y_test = (torch.from_numpy(a) for a in iris_split)
+    mean, std = X_train.mean(dim=0), X_train.std(dim=0)
+    runs = sgd_runs(
+        (X_train - mean) / std,
+        (X_test - mean) / std,
+        Y_train,
+        Y_test,
+        learning_rates=(0.03, 0.1),
+        num_epochs=5,
+    )
+    assert runs.learning_rates == (0.03, 0.1)
+    assert runs.train_loss.shape == (2, 5) and np.all(np.isfinite(runs.train_loss))
+    assert runs.train_loss[1, -1] < runs.train_loss[1, 0]
