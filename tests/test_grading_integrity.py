@@ -230,6 +230,14 @@ def graded(tmp_path_factory):
     walker = dict(REFERENCE)
     walker["total"] = REFERENCE["total"] + TREE_WALKER
     submit(course, "tree_walker", submission(course, walker))
+    warns = dict(REFERENCE)
+    warns["area"] = (
+        "import warnings\n"
+        "def area(r):\n"
+        "    warnings.warn('a library warning', UserWarning)\n"
+        "    return math.pi * r * r\n"
+    )
+    submit(course, "warns", submission(course, warns))
     marker = dict(REFERENCE)
     marker["area"] = (
         REFERENCE["area"] + "print('### BEGIN HIDDEN TESTS')\n# ### BEGIN HIDDEN TESTS\n"
@@ -318,7 +326,7 @@ def test_every_student_gets_a_feedback_page(graded):
 
 def test_correct_students_with_unusual_code_are_not_flagged(graded):
     course, _, _ = graded
-    for student in ("reference", "history_echo", "tree_walker", "prints_marker"):
+    for student in ("reference", "history_echo", "tree_walker", "prints_marker", "warns"):
         assert points(course, student) == 4, (student, cell_scores(course, ASSIGNMENT, student))
 
 
