@@ -58,7 +58,7 @@ def env_with_venv() -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, timeout: float = 2400) -> subprocess.CompletedProcess:
     """Run a command, failing with its output when it exits non-zero."""
     result = subprocess.run(
         args, cwd=cwd, env=env_with_venv(), capture_output=True, text=True, timeout=timeout
