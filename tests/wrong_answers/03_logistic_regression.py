@@ -322,7 +322,7 @@ def softmax(z, dim=-1):
             )
         },
         fails={"accuracy_values", "accuracy_float_labels"},
-        says="百分率",
+        says="百分率 (%) ではなく",
     ),
     "accuracy_returns_a_tensor": Mistake(
         cells={
@@ -338,7 +338,7 @@ def softmax(z, dim=-1):
             "accuracy": accuracy_with("    return float((scores.argmax(dim=1) == labels).sum())\n")
         },
         fails={"accuracy_values", "accuracy_float_labels"},
-        says="ちょうど 3 倍",
+        says="正解した行の数を返していませんか",
     ),
     "accuracy_gathers_with_the_labels": Mistake(
         # gather needs int64 indices (float labels fail), and a tie counts as a hit.
