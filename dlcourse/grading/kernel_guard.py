@@ -125,6 +125,7 @@ def install():  # noqa: C901 - one closure keeps the guard's state out of reach 
         "user_ns": shell.user_ns,
     }
     state = {"baseline": None, "completed": set()}
+    missing = object()
 
     class Proof(ast.NodeTransformer):
         """One-shot: the next cell's last statement also reports ``done(nonce)``."""
@@ -257,12 +258,22 @@ def install():  # noqa: C901 - one closure keeps the guard's state out of reach 
         if base:
             for owner, label, snapshot, is_class in base["owners"]:
                 table = vars(owner)
-                for name, value in snapshot.items():
-                    if table.get(name) is not value:
-                        setattr(owner, name, value)
-                        changed.append(f"{label}.{name}")
+                for name, value in list(snapshot.items()):
+                    current = table.get(name, missing)
+                    if current is value:
+                        continue
+                    if current is not missing and trusted(current, ()):
+                        # The library rebound it itself (importing torch._dynamo wraps
+                        # torch.manual_seed): its own code, not the student's.
+                        snapshot[name] = current
+                        continue
+                    setattr(owner, name, value)
+                    changed.append(f"{label}.{name}")
                 if is_class:
                     for name in [n for n in table if n not in snapshot]:
+                        if trusted(table[name], ()):
+                            snapshot[name] = table[name]
+                            continue
                         delattr(owner, name)
                         changed.append(f"{label}.{name}")
             user_ns = shell.user_ns
