@@ -403,7 +403,10 @@ def test_page_in_the_browser(name, browser, book_url):
         assert report["articleImages"], "a chapter page without any figure"
         assert report["widgets"], "a chapter page without any widget"
         assert report["copyButtons"], "code cells without copy buttons"
-        assert any(url.endswith(".ipynb") for url in downloads), "no exercise download link"
+        assert any(
+            url.endswith(".ipynb") or url.startswith("data:application/x-ipynb+json")
+            for url in downloads
+        ), "no exercise download link"
 
 
 def search(browser, book_url: str, query: str) -> list[str]:
