@@ -1,9 +1,10 @@
 """Helpers of chapter 07 (スパイラル分類): the spiral data, batch loaders, decision maps, widget.
 
-Nothing here splits the data or trains and scores a network for the chapter's
-exercises: the widget receives a ``split_fn(X, y, seed)`` and a
-``train_fn(net, criterion, optimizer, train_loader, test_loader, num_epochs)``
-(the book passes its own, the exercise notebook the student's functions).
+Nothing here splits the data, trains a network or scores it: the widget of the
+exercise notebook receives the student's ``split_fn(X, y, seed)`` and
+``train_fn(net, criterion, optimizer, train_loader, test_loader, num_epochs,
+device)``; the book page passes its already split data, its own one-epoch
+training function and its own accuracy function instead.
 """
 
 import math
@@ -33,6 +34,9 @@ REGION_COLORS = ("#a9c8e4", "#fdc793", "#a6dba0", "#f0a3a3")
 
 SplitFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
 TrainFn = Callable[..., tuple[float, float]]
+EpochFn = Callable[..., object]
+ScoreFn = Callable[..., float]
+SplitData = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def spiral_dataset(
@@ -178,8 +182,8 @@ def plot_decision_map(
 
 
 def draw_spiral_training(
-    split_fn: SplitFn,
-    train_fn: TrainFn,
+    split_fn: SplitFn | None = None,
+    train_fn: TrainFn | None = None,
     width: int = 128,
     depth: int = 2,
     epochs: int = 20,
@@ -187,40 +191,57 @@ def draw_spiral_training(
     lr: float = 1e-3,
     batch_size: int = 128,
     seed: int = SEED,
+    *,
+    data: SplitData | None = None,
+    epoch_fn: EpochFn | None = None,
+    score_fn: ScoreFn | None = None,
 ):
     """Train ``relu_net(width, depth)`` on the spiral data and draw what it learnt.
 
-    The data are split by ``split_fn(X, y, seed)`` (returning ``X_test, y_test,
-    X_train, y_train``); Adam (``lr``) with cross-entropy runs for ``epochs``
-    epochs, one ``train_fn(net, criterion, optimizer, train_loader, test_loader,
-    num_epochs=1, device="cpu")`` call per epoch (the network is tiny: the CPU
-    is fine), wrapped in ``progress``, which also gives the accuracy curves.
-    Returns the figure (decision map with the test points, accuracy per
-    epoch), or ``None`` while ``split_fn`` or ``train_fn`` is not implemented.
+    Either the exercise's pair: the data are split by ``split_fn(X, y, seed)``
+    (returning ``X_test, y_test, X_train, y_train``) and each epoch is one
+    ``train_fn(net, criterion, optimizer, train_loader, test_loader,
+    num_epochs=1, device="cpu")`` call, which returns the two accuracies. Or the
+    book's three pieces: ``data = (X_test, y_test, X_train, y_train)``, an
+    ``epoch_fn(net, criterion, optimizer, train_loader)`` that trains one epoch
+    and a ``score_fn(net, X, y)`` that returns an accuracy in percent.
+
+    Adam (``lr``) with cross-entropy, on the CPU (the network is tiny), for
+    ``epochs`` epochs wrapped in ``progress``. Returns the figure (decision map
+    with the test points, accuracy per epoch), or ``None`` while a student
+    function is not implemented.
     """
-    X, y = spiral_dataset()
-    parts = call_student_function(split_fn, X, y, seed)
-    if parts is None:
-        return None
-    X_test, y_test, X_train, y_train = parts
+    if data is None:
+        X, y = spiral_dataset()
+        data = call_student_function(split_fn, X, y, seed)
+        if data is None:
+            return None
+    X_test, y_test, X_train, y_train = data
     train_loader = batch_loader(X_train, y_train, batch_size, shuffle=True, seed=seed)
     test_loader = batch_loader(X_test, y_test, batch_size)
     torch.manual_seed(seed)
     net = relu_net(width, depth)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
+
+    def one_epoch():
+        if train_fn is not None:
+            return call_student_function(
+                train_fn,
+                net,
+                criterion,
+                optimizer,
+                train_loader,
+                test_loader,
+                num_epochs=1,
+                device="cpu",
+            )
+        epoch_fn(net, criterion, optimizer, train_loader)
+        return score_fn(net, X_train, y_train), score_fn(net, X_test, y_test)
+
     history = []
     for _ in progress(range(epochs), desc="学習中", leave=False):
-        scores = call_student_function(
-            train_fn,
-            net,
-            criterion,
-            optimizer,
-            train_loader,
-            test_loader,
-            num_epochs=1,
-            device="cpu",
-        )
+        scores = one_epoch()
         if scores is None:
             return None
         history.append(scores)
@@ -248,18 +269,44 @@ def draw_spiral_training(
     return fig
 
 
-def spiral_widget(split_fn: SplitFn, train_fn: TrainFn, run_initially: bool = True):
+def spiral_widget(
+    split_fn: SplitFn | None = None,
+    train_fn: TrainFn | None = None,
+    run_initially: bool = True,
+    *,
+    data: SplitData | None = None,
+    epoch_fn: EpochFn | None = None,
+    score_fn: ScoreFn | None = None,
+):
     """Width, depth and epochs -> decision map and accuracy curves, trained on a button (widget 7).
 
+    Pass ``split_fn`` and ``train_fn`` (the exercise notebook) or ``data``,
+    ``epoch_fn`` and ``score_fn`` (the book), as in :func:`draw_spiral_training`.
     The ranges keep a press within a few seconds of CPU time (the largest
     setting, width 128, 3 hidden layers and 60 epochs, about 5 s on one core).
     With ``run_initially`` the default network (128, 2 layers, 20 epochs) is
     trained and drawn at once, for the static book page; otherwise only a
     button press trains.
     """
+    exercise = [split_fn, train_fn]
+    book = [data, epoch_fn, score_fn]
+    exercise_only = None not in exercise and book == [None] * 3
+    book_only = None not in book and exercise == [None] * 2
+    if not (exercise_only or book_only):
+        raise TypeError("pass either split_fn and train_fn, or data, epoch_fn and score_fn")
 
     def draw(width, depth, epochs, progress=no_progress):
-        return draw_spiral_training(split_fn, train_fn, width, depth, epochs, progress=progress)
+        return draw_spiral_training(
+            split_fn,
+            train_fn,
+            width,
+            depth,
+            epochs,
+            progress=progress,
+            data=data,
+            epoch_fn=epoch_fn,
+            score_fn=score_fn,
+        )
 
     controls = {
         "width": dropdown([2, 4, 8, 16, 32, 64, 128], 128, "幅 (ユニット数)"),

@@ -190,3 +190,35 @@ def test_spiral_widget_draws_with_default_values_on_demand(run_initially):
     button.click()
     assert calls == [1] * 5
     plt.close("all")
+
+
+def test_draw_spiral_training_with_the_books_pieces():
+    """The book passes split data, a one-epoch training function and an accuracy function."""
+    import matplotlib.pyplot as plt
+
+    X, y = spiral.spiral_dataset(N=20)
+    data = simple_split(X, y, 0)
+    trained, scored = [], []
+
+    def epoch_fn(net, criterion, optimizer, loader):
+        trained.append(len(loader.dataset))
+
+    def score_fn(net, X_part, y_part):
+        scored.append(len(X_part))
+        return 10.0 * len(scored)
+
+    fig = spiral.draw_spiral_training(
+        width=4, depth=1, epochs=2, data=data, epoch_fn=epoch_fn, score_fn=score_fn
+    )
+    assert trained == [64, 64] and scored == [64, 16, 64, 16]
+    train_line, test_line = fig.axes[1].get_lines()
+    assert list(train_line.get_ydata()) == [10.0, 30.0]
+    assert list(test_line.get_ydata()) == [20.0, 40.0]
+    plt.close("all")
+
+
+def test_spiral_widget_wants_one_complete_set_of_functions():
+    with pytest.raises(TypeError):
+        spiral.spiral_widget(simple_split)
+    with pytest.raises(TypeError):
+        spiral.spiral_widget(simple_split, counting_train_fn([]), data=(1, 2, 3, 4))
