@@ -212,8 +212,10 @@ def test_reads_only_where_allowed(tmp_path):
     code = (
         "import json, os, numpy\n"
         "seen = {'own': open('mine.txt').read()}\n"
+        "seen['maps'] = 'ok' if open('/proc/self/maps').read() else 'empty'\n"
         f"for name, target in [('secret', {str(secret)!r}), ('list', {str(tmp_path)!r}),"
-        " ('tmp', '/tmp'), ('proc', '/proc/1/cmdline')]:\n"
+        f" ('tmp', '/tmp'), ('environ', '/proc/{os.getpid()}/environ'),"
+        f" ('root', '/proc/{os.getpid()}/root{secret}')]:\n"
         "    try:\n"
         "        is_dir = os.path.isdir(target)\n"
         "        seen[name] = os.listdir(target) if is_dir else open(target).read()\n"
@@ -232,5 +234,7 @@ def test_reads_only_where_allowed(tmp_path):
         "secret": "PermissionError",
         "list": "PermissionError",
         "tmp": "PermissionError",
-        "proc": "PermissionError",
+        "environ": "PermissionError",
+        "root": "PermissionError",
+        "maps": "ok",
     }

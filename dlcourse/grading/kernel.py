@@ -135,8 +135,7 @@ class SlicedWaitClient(AsyncKernelClient):
 
 
 # What a kernel may read besides its own folders: the system's libraries, tools and
-# fonts, a few machine facts of /proc (not other processes' command lines or
-# environments), and the Python installation (see :func:`readable_paths`).
+# fonts, /proc, and the Python installation (see :func:`readable_paths`).
 SYSTEM_READABLE = (
     "/usr",
     "/lib",
@@ -148,12 +147,11 @@ SYSTEM_READABLE = (
     "/etc",
     "/sys",
     "/dev",
-    "/proc/cpuinfo",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/proc/loadavg",
-    "/proc/filesystems",
-    "/proc/sys",
+    # The kernel's own /proc/self (threadpoolctl reads /proc/self/maps) cannot be named by
+    # a rule (it resolves to the launcher), so /proc is readable: other processes' memory,
+    # environment and files stay closed (Landlock denies ptrace-mode access outside the
+    # sandbox, and magic links resolve to paths no rule allows); their command lines do not.
+    "/proc",
 )
 
 
