@@ -1,8 +1,9 @@
 """No correct submission is flagged: every chapter's reference through the real dlcourse grade.
 
-The test guard and the static scan (issue 14) must never mark a correct student. Each
-chapter's reference solution is graded with ``dlcourse grade`` in its own temporary
-course: full automatic marks and no 「要確認」 reason. With ``DLCOURSE_ALL_FIXTURES=1``
+The test guard, the static scan and the sandbox (issue 14) must never mark a correct
+student. Each chapter's reference solution is graded with ``dlcourse grade`` in its own
+temporary course: full automatic marks and no reason at all (no 「要確認」, and nothing the
+sandbox refused, such as a library reading /proc/self/maps). With ``DLCOURSE_ALL_FIXTURES=1``
 every wrong-answer fixture of the chapter is graded too (by hand: it takes long), and
 none may be flagged either: a wrong answer loses points, it does not tamper.
 """
@@ -40,6 +41,7 @@ def test_reference_gets_full_marks_and_no_flag(chapter, tmp_path):
         row["student_id"]: row
         for row in csv.DictReader(open(course / "grading" / chapter / "grades.csv"))
     }
+    assert rows["reference"]["reasons"] == "", rows["reference"]["reasons"]
     flagged = {s: rows[s]["reasons"] for s in students if "要確認" in rows[s]["reasons"]}
     assert not flagged, f"correct or merely wrong submissions flagged: {flagged}"
     lost = {
