@@ -43,6 +43,8 @@ PASS_MARK = "✔"
 PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent) + "/"
 MACHINE_PATHS = (
     (re.compile(r"(?:/[^\s/'\":\x1b]+)+/(site-packages|dist-packages)/"), r"\1/"),
+    # dlcourse from any checkout (the kernel may import another copy than this module's)
+    (re.compile(r"(?:/[^\s/'\":\x1b]+)+/(dlcourse/)"), r"\1"),
     (re.compile(r"(?:/[^\s/'\":\x1b]+)+/lib/(python3\.\d+)/"), r"\1/"),
     (re.compile(r"/tmp/(?:ipykernel_\d+|dlg-[^\s/'\":\x1b]+)(?:/[^\s/'\":\x1b]+)*/"), ""),
 )
