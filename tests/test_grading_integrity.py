@@ -14,14 +14,13 @@ import csv
 import html
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading_fixtures.tinycourse import dlcourse
-from harness import ROOT, cell_scores, grade_id, nbgrader
+from grading_fixtures.tinycourse import dlcourse, make_course_with
+from harness import cell_scores, grade_id, nbgrader
 
 ASSIGNMENT = "guarded"
 HIDDEN_LINES = (
@@ -100,12 +99,7 @@ def source_notebook() -> nbformat.NotebookNode:
 
 
 def make_course(tmp: Path) -> Path:
-    course = tmp / "course"
-    (course / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    nbformat.write(source_notebook(), course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    return course
+    return make_course_with(tmp, ASSIGNMENT, source_notebook())
 
 
 def submission(course: Path, answers: dict[str, str]) -> nbformat.NotebookNode:

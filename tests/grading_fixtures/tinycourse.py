@@ -91,14 +91,19 @@ def source_notebook() -> nbformat.NotebookNode:
     return nb
 
 
+def make_course_with(tmp: Path, assignment: str, source: nbformat.NotebookNode) -> Path:
+    """A fresh course whose one assignment is ``source``, generated (gradebook and release)."""
+    course = tmp / "course"
+    (course / "solutions" / assignment).mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    nbformat.write(source, course / "solutions" / assignment / f"{assignment}.ipynb")
+    nbgrader(["generate_assignment", assignment, "--force"], course)
+    return course
+
+
 def make_tiny_course(tmp: Path) -> Path:
     """A fresh course with the tiny assignment generated (gradebook and release)."""
-    course = tmp / "course"
-    (course / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    nbformat.write(source_notebook(), course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    return course
+    return make_course_with(tmp, ASSIGNMENT, source_notebook())
 
 
 def released(course: Path) -> nbformat.NotebookNode:
