@@ -12,6 +12,10 @@ need into ``_vendor/`` (git-ignored). ``_config.yml`` lists ``_vendor`` in
 ``make assets`` runs it; the book's Sphinx extension (tools/book_offline.py)
 also calls :func:`ensure` at the start of every build, which returns at once
 when ``_vendor/VERSIONS.json`` already records the pinned versions.
+
+The tests' own browser scripts (axe-core, which tests/test_accessibility.py
+injects into every page) come the same way but go to ``_build/test-vendor/``
+(:func:`ensure_test_assets`), so the published book does not carry them.
 """
 
 import argparse
@@ -30,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "_vendor"
 STAMP = VENDOR / "VERSIONS.json"
+TEST_VENDOR = ROOT / "_build" / "test-vendor"
 
 
 @dataclass(frozen=True)
@@ -90,14 +95,28 @@ ASSETS = (
     ),
 )
 
+# Only the tests load these (never copied into the book).
+TEST_ASSETS = (
+    Asset(
+        # Deque's accessibility rules engine (WCAG 2.1 A/AA checks), injected into each page.
+        name="axe-core",
+        package="axe-core",
+        version="4.14.1",
+        integrity="sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        source="package",
+        include=("axe.min.js", "LICENSE"),
+    ),
+)
 
-def pinned() -> dict[str, str]:
-    return {a.name: f"{a.package}@{a.version} {a.integrity}" for a in ASSETS}
+
+def pinned(assets: tuple[Asset, ...] = ASSETS) -> dict[str, str]:
+    return {a.name: f"{a.package}@{a.version} {a.integrity}" for a in assets}
 
 
-def is_installed() -> bool:
+def is_installed(assets: tuple[Asset, ...] = ASSETS, vendor: Path = VENDOR) -> bool:
     try:
-        return json.loads(STAMP.read_text(encoding="utf-8")) == pinned()
+        stamp = vendor / STAMP.name
+        return json.loads(stamp.read_text(encoding="utf-8")) == pinned(assets)
     except (OSError, ValueError):
         return False
 
@@ -147,20 +166,24 @@ def unpack(asset: Asset, tarball: Path, target: Path) -> int:
     return count
 
 
-def install(verbose: bool = True) -> None:
-    staging = Path(tempfile.mkdtemp(prefix="vendor-", dir=ROOT))
+def install(
+    verbose: bool = True, assets: tuple[Asset, ...] = ASSETS, vendor: Path = VENDOR
+) -> None:
+    vendor.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="vendor-", dir=vendor.parent))
     try:
         with tempfile.TemporaryDirectory() as downloads:
-            for asset in ASSETS:
+            for asset in assets:
                 tarball = npm_pack(asset, Path(downloads))
                 count = unpack(asset, tarball, staging / asset.name)
                 if verbose:
-                    print(f"  {asset.package}@{asset.version}: {count} files, _vendor/{asset.name}")
+                    where = vendor.relative_to(ROOT) / asset.name
+                    print(f"  {asset.package}@{asset.version}: {count} files, {where}")
         (staging / STAMP.name).write_text(
-            json.dumps(pinned(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            json.dumps(pinned(assets), indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
-        shutil.rmtree(VENDOR, ignore_errors=True)
-        staging.rename(VENDOR)
+        shutil.rmtree(vendor, ignore_errors=True)
+        staging.rename(vendor)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -169,6 +192,13 @@ def ensure(verbose: bool = False) -> None:
     """Install the pinned assets unless ``_vendor/`` already has exactly them."""
     if not is_installed():
         install(verbose=verbose)
+
+
+def ensure_test_assets(verbose: bool = False) -> Path:
+    """The tests' browser scripts under ``_build/test-vendor/`` (installed when missing)."""
+    if not is_installed(TEST_ASSETS, TEST_VENDOR):
+        install(verbose=verbose, assets=TEST_ASSETS, vendor=TEST_VENDOR)
+    return TEST_VENDOR
 
 
 def main() -> int:
