@@ -45,6 +45,24 @@ def without_outputs(data: bytes) -> bytes | None:
     return json.dumps(nb, ensure_ascii=False, indent=1).encode()
 
 
+def _answers_of(nb) -> dict[str, str]:
+    """grade_id -> source of every solution cell (the student's answers) of a notebook."""
+    answers = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id"):
+            answers[meta["grade_id"]] = cell.source
+    return answers
+
+
+def _answers(path: Path) -> dict[str, str] | None:
+    """The answers of a graded notebook on disk, or None when there is none to compare."""
+    try:
+        return _answers_of(nbformat.read(path, as_version=4))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
 class CourseError(RuntimeError):
     """A problem with the course setup, reported to the instructor as is."""
 
@@ -351,6 +369,10 @@ class Course:
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{assignment}-", dir=dest.parent))
         permissions = 0o664 if self.coursedir.groupshared else 0o444
+        # What the grader saw (the graded notebooks about to be replaced) and which cells
+        # she had already resolved: a regrade keeps those unless the answer changed.
+        seen = {name: _answers(dest / f"{name}.ipynb") for name in result["notebooks"]}
+        resolved = self._resolved(assignment, student)
         for rel, data in result.get("files", {}).items():
             target = (staging / rel).resolve()
             if staging.resolve() not in target.parents:
@@ -384,6 +406,7 @@ class Course:
                     }
                 }
                 SaveAutoGrades(config=self.config).preprocess(nb, resources)
+                self._keep_resolved(assignment, student, name, nb, seen[name], resolved)
                 AssignLatePenalties(config=self.config).preprocess(nb, resources)
             else:
                 with self.gradebook() as gb:
@@ -392,6 +415,54 @@ class Course:
                         grade.auto_score = 0
                         grade.needs_manual_grade = False
                     gb.db.commit()
+
+    def _resolved(self, assignment: str, student: str) -> dict[tuple[str, str], object]:
+        """(notebook, grade_id) -> auto_score of every grade the grader has resolved."""
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                sub = gb.find_submission(assignment, student)
+            except MissingEntry:
+                return {}
+            return {
+                (nb.name, grade.name): grade.auto_score
+                for nb in sub.notebooks
+                for grade in nb.grades
+                if not grade.needs_manual_grade
+            }
+
+    def _keep_resolved(
+        self,
+        assignment: str,
+        student: str,
+        name: str,
+        nb,
+        seen: dict[str, str] | None,
+        resolved: dict[tuple[str, str], object],
+    ) -> None:
+        """Undo SaveAutoGrades' re-flagging of grades whose answer did not change.
+
+        nbgrader flags every grade with a manual score for review again on each autograde.
+        A written answer (a graded solution cell) stays resolved when its text is the one
+        the grader saw; a test cell whose score the grader set stays resolved when every
+        answer of the notebook and the test's own result are unchanged.
+        """
+        if not seen:
+            return
+        now = _answers_of(nb)
+        with self.gradebook() as gb:
+            submitted = gb.find_submission_notebook(name, assignment, student)
+            for grade in submitted.grades:
+                if not grade.needs_manual_grade or (name, grade.name) not in resolved:
+                    continue
+                if grade.name in now:
+                    unchanged = grade.name in seen and seen[grade.name] == now[grade.name]
+                else:
+                    unchanged = seen == now and grade.auto_score == resolved[(name, grade.name)]
+                if unchanged:
+                    grade.needs_manual_grade = False
+            gb.db.commit()
 
     def scores(self, assignment: str, student: str) -> dict:
         """Score, maximum and per-cell outcome of a submission, from the gradebook."""
