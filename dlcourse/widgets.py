@@ -1,10 +1,24 @@
 """Building blocks for the chapters' ipywidgets.
 
 A widget's drawing callback is a plain function (tests call it directly with
-the default values); the widget only wires sliders to it.
+the default values); the widget only wires its controls to it.
+
+Every redraw replaces the picture in one step: the figure is rendered to a PNG
+in the kernel and sent as the value of one HTML widget (an ``<img>`` whose
+Japanese ``alt`` names what the figure shows and the controls' values). The
+former Output widget needed a ``clear_output`` and a ``display`` message per
+redraw, routed into the widget by a hook that the front end registers
+asynchronously each time the Output's ``msg_id`` changes: a move could show a
+cleared area, or lose the new picture to the page (nbval's "unhandled iopub
+msg: clear_output").
 """
 
+import base64
+import html
+import io
+import re
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from typing import Any
 
 import ipywidgets as widgets
@@ -13,6 +27,16 @@ NOT_IMPLEMENTED_MESSAGE = (
     "⚠ {name} がまだ実装されていません (NotImplementedError)。"
     " 上の演習セルを実装して実行してから、もう一度このセルを実行してください。"
 )
+
+# Colours of the course's own controls (WCAG 2.1 AA on a white page): white
+# text on BUTTON_COLOR is 5.75:1 (text needs 4.5:1) and HANDLE_COLOR against
+# white is 5.75:1 (controls need 3:1). The book's CSS (tools/book_static/
+# live-code.css) also darkens the slider track and outlines the focused control.
+BUTTON_COLOR = "#1565c0"
+HANDLE_COLOR = "#1565c0"
+# A control's share of its row: two fit side by side on a desktop page, one per
+# line on a phone, and a slider's track stays at least 150 px wide either way.
+CONTROL_BASIS = "340px"
 
 
 def call_student_function(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -56,32 +80,144 @@ def int_slider(value: int, min: int, max: int, step: int, description: str) -> w
     )
 
 
+def readout(control: widgets.Widget) -> str:
+    """The value of ``control`` as its readout shows it (0.005 for a selection, not 3)."""
+    if isinstance(control, widgets.SelectionSlider | widgets.Dropdown):
+        return str(control.label)
+    value = control.value
+    if isinstance(value, float):
+        return format(value, getattr(control, "readout_format", ".2f"))
+    return str(value)
+
+
+def _fit_control(control: widgets.Widget) -> widgets.Widget:
+    """Let ``control`` grow, shrink and wrap within its row (see CONTROL_BASIS)."""
+    control.layout.flex = f"1 1 {CONTROL_BASIS}"
+    control.layout.width = "auto"
+    control.layout.min_width = "0"
+    control.layout.max_width = "100%"
+    if "handle_color" in control.style.keys:
+        control.style.handle_color = HANDLE_COLOR
+    return control
+
+
+def control_rows(controls: dict[str, widgets.Widget], per_row: int) -> list[widgets.HBox]:
+    """At most ``per_row`` controls to a row; a row wraps on a narrow page."""
+    items = [_fit_control(control) for control in controls.values()]
+    return [
+        widgets.HBox(
+            items[i : i + per_row],
+            layout=widgets.Layout(flex_flow="row wrap", width="100%", align_items="center"),
+        )
+        for i in range(0, len(items), per_row)
+    ]
+
+
+_TEX = {"tau": "τ", "eta": "η", "sigma": "σ", "cdot": "·", "times": "×", "max": "max"}
+
+
+def plain_text(text: str) -> str:
+    """Matplotlib mathtext as plain text: ``$\\tau_{ref}$`` -> ``τ_ref``."""
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX.get(m.group(1), m.group(1)), text)
+    return re.sub(r"[${}]", "", text).strip()
+
+
+def describe_figure(figure: Any) -> str:
+    """A Japanese text alternative for ``figure``: each panel's title and axis labels."""
+    panels = []
+    for ax in figure.axes:
+        title = plain_text(ax.get_title())
+        if not ax.axison and not title:
+            continue
+        labels = [
+            f"{name} {plain_text(label)}"
+            for name, label in (("横軸", ax.get_xlabel()), ("縦軸", ax.get_ylabel()))
+            if label
+        ]
+        panel = title or "グラフ"
+        panels.append(panel + (f" ({'、'.join(labels)})" if labels else ""))
+    if len(panels) <= 1:
+        return "図: " + (panels[0] if panels else "空の図")
+    listed = "。".join(f"{number} つ目は {panel}" for number, panel in enumerate(panels, 1))
+    return f"{len(panels)} つのグラフの図。{listed}"
+
+
+def figure_html(figure: Any, settings: str = "") -> str:
+    """``figure`` as one ``<img>`` (a PNG data URL) that scales down to the page width.
+
+    The figure is closed afterwards. The ``alt`` is :func:`describe_figure`
+    followed by ``settings`` (the controls' values, as their readouts show them).
+    """
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi, facecolor="white")
+    width, height = (round(size * figure.dpi) for size in figure.get_size_inches())
+    alt = describe_figure(figure) + (f"。設定: {settings}" if settings else "")
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<img class="dlcourse-figure" alt="{html.escape(alt)}" width="{width}"'
+        f' height="{height}" style="max-width: 100%; height: auto"'
+        f' src="data:image/png;base64,{data}">'
+    )
+
+
+def settings_text(controls: dict[str, widgets.Widget]) -> str:
+    """「学習率 = 0.005、エポック数 = 20」: every control's label and readout."""
+    return "、".join(f"{control.description} = {readout(control)}" for control in controls.values())
+
+
+class FigureArea(widgets.VBox):
+    """What a redraw printed (an Output) above the figure (one HTML widget).
+
+    :meth:`show` replaces the picture with one update of one widget's value;
+    the Output changes only when the printed text does (e.g. an exercise that
+    still raises NotImplementedError), also in one update.
+    """
+
+    def __init__(self) -> None:
+        self.picture = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self.messages = widgets.Output()
+        self._printed = ""
+        super().__init__([self.messages, self.picture], layout=widgets.Layout(width="100%"))
+
+    def show(self, figure: Any, settings: str, printed: str | None = None) -> None:
+        import matplotlib.pyplot as plt
+
+        if printed is not None and printed != self._printed:
+            self._printed = printed
+            stream = {"output_type": "stream", "name": "stdout", "text": printed}
+            self.messages.outputs = (stream,) if printed else ()
+        if figure is None:
+            plt.close("all")
+            self.picture.value = ""
+        else:
+            self.picture.value = figure_html(figure, settings)
+
+
 def interactive_figure(
     draw: Callable[..., Any], controls: dict[str, widgets.Widget], per_row: int = 3
 ) -> widgets.VBox:
     """Lay out ``controls`` above the figure that ``draw(**values)`` makes.
 
-    ``draw`` returns a matplotlib figure; it is shown in an Output widget and
-    redrawn whenever a control changes.
+    ``draw`` returns a matplotlib figure or ``None``; it runs again whenever a
+    control changes, and the new picture replaces the old one in one step.
     """
-    import matplotlib.pyplot as plt
-
-    output = widgets.Output()
+    area = FigureArea()
 
     def redraw(_change: Any = None) -> None:
         values = {name: control.value for name, control in controls.items()}
-        with output:
-            output.clear_output(wait=True)
+        printed = io.StringIO()
+        with redirect_stdout(printed):
             figure = draw(**values)
-            if figure is not None:
-                plt.show()
+        area.show(figure, settings_text(controls), printed.getvalue())
 
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    items = list(controls.values())
-    rows = [widgets.HBox(items[i : i + per_row]) for i in range(0, len(items), per_row)]
-    return widgets.VBox([*rows, output])
+    rows = control_rows(controls, per_row)
+    return widgets.VBox([*rows, area], layout=widgets.Layout(width="100%"))
 
 
 def no_progress(iterable: Any, **_kwargs: Any) -> Any:
@@ -107,32 +243,32 @@ def button_figure(
 
     For widgets that train a model: nothing is recomputed while sliders move;
     the button runs ``draw`` with a tqdm ``progress`` wrapper to use around the
-    epoch loop. With ``run_initially`` the figure for the default values is
-    drawn at once, so a static page (the book) shows it too.
+    epoch loop (the bar shows above the figure while it trains). With
+    ``run_initially`` the figure for the default values is drawn at once, so a
+    static page (the book) shows it too.
     """
-    import matplotlib.pyplot as plt
-
-    output = widgets.Output()
-    button = widgets.Button(description=label, button_style="primary", icon="play")
+    area = FigureArea()
+    button = widgets.Button(description=label, icon="play", tooltip=label)
+    button.style.button_color = BUTTON_COLOR
+    button.style.text_color = "white"
 
     def run(_button: Any = None) -> None:
         values = {name: control.value for name, control in controls.items()}
         button.disabled = True
         try:
-            with output:
-                output.clear_output(wait=True)
+            # The progress bar and any message stay above the figure until the next press.
+            with area.messages:
+                area.messages.clear_output()
                 figure = draw(progress=notebook_progress, **values)
-                if figure is not None:
-                    plt.show()
+            area.show(figure, settings_text(controls))
         finally:
             button.disabled = False
 
     button.on_click(run)
     if run_initially:
         run()
-    items = list(controls.values())
-    rows = [widgets.HBox(items[i : i + per_row]) for i in range(0, len(items), per_row)]
-    return widgets.VBox([*rows, button, output])
+    rows = control_rows(controls, per_row)
+    return widgets.VBox([*rows, button, area], layout=widgets.Layout(width="100%"))
 
 
 def dropdown(options: Any, value: Any, description: str) -> widgets.Dropdown:

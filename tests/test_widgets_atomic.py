@@ -1,0 +1,129 @@
+"""A widget's redraw replaces its picture in one step, with a Japanese alt (dlcourse.widgets).
+
+The browser side (layout, names, contrast, alt in the page) is in
+test_widgets_browser.py; this file checks what the kernel sends.
+"""
+
+import base64
+import re
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import pytest
+
+from dlcourse.plotting import use_japanese_font
+from dlcourse.widgets import (
+    BUTTON_COLOR,
+    HANDLE_COLOR,
+    button_figure,
+    describe_figure,
+    float_slider,
+    int_slider,
+    interactive_figure,
+    no_progress,
+    plain_text,
+    readout,
+)
+
+IMG = re.compile(
+    r'<img class="dlcourse-figure" alt="(?P<alt>[^"]+)" width="(?P<w>\d+)" height="(?P<h>\d+)"'
+    r'[^>]*src="data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)">'
+)
+
+
+use_japanese_font()
+
+
+def line_figure(a, progress=no_progress):
+    list(progress(range(2)))
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=50)
+    ax.plot([0, 1], [0, a])
+    ax.set(title=r"直線 ($\tau$ = " + f"{a:g})", xlabel="時刻 (ms)", ylabel="$V_m$")
+    return fig
+
+
+def record(widget, trait):
+    changes = []
+    widget.observe(lambda change: changes.append(change["new"]), names=trait)
+    return changes
+
+
+def test_a_slider_move_replaces_the_picture_in_one_update():
+    slider = float_slider(1.0, 0.0, 2.0, 0.1, "傾き a")
+    box = interactive_figure(line_figure, {"a": slider})
+    area = box.children[-1]
+    pictures, messages = record(area.picture, "value"), record(area.messages, "outputs")
+    slider.value = 1.3
+    slider.value = 1.4
+    assert len(pictures) == 2, "one update of the picture per move"
+    assert messages == [], "nothing printed: the Output is not touched (no clear_output)"
+    match = IMG.fullmatch(pictures[-1])
+    assert match, pictures[-1][:200]
+    assert base64.b64decode(match["png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (match["w"], match["h"]) == ("200", "150")
+    assert match["alt"] == "図: 直線 (τ = 1.4) (横軸 時刻 (ms)、縦軸 V_m)。設定: 傾き a = 1.40"
+    assert plt.get_fignums() == [], "every drawn figure is closed"
+
+
+def test_printed_messages_go_above_the_picture_once():
+    def draw(a):
+        print("まだ実装されていません")
+        return None
+
+    slider = int_slider(1, 0, 3, 1, "n")
+    area = interactive_figure(draw, {"a": slider}).children[-1]
+    assert area.picture.value == ""
+    assert area.messages.outputs[0]["text"] == "まだ実装されていません\n"
+    changes = record(area.messages, "outputs")
+    slider.value = 2
+    assert changes == [], "the same message is not sent again"
+
+
+def test_button_redraw_and_colours():
+    slider = float_slider(0.5, 0.0, 2.0, 0.5, "a")
+    box = button_figure(line_figure, {"a": slider})
+    button, area = box.children[-2], box.children[-1]
+    assert button.style.button_color == BUTTON_COLOR and button.style.text_color == "white"
+    assert slider.style.handle_color == HANDLE_COLOR
+    pictures = record(area.picture, "value")
+    slider.value = 1.0
+    assert pictures == [], "a slider of a training widget redraws nothing"
+    button.click()
+    assert len(pictures) == 1 and "設定: a = 1.00" in pictures[0]
+    plt.close("all")
+
+
+def test_rows_wrap_and_controls_grow():
+    sliders = {name: float_slider(0.0, -1.0, 1.0, 0.1, name) for name in "abc"}
+    box = interactive_figure(lambda **_: None, sliders, per_row=2)
+    first_row = box.children[0]
+    assert first_row.layout.flex_flow == "row wrap"
+    assert [len(row.children) for row in box.children[:-1]] == [2, 1]
+    assert all(
+        s.layout.flex.startswith("1 1 ") and s.layout.min_width == "0" for s in sliders.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("control", "shown"),
+    [
+        (widgets.SelectionSlider(options=[0.001, 0.005, 0.01], value=0.005), "0.005"),
+        (float_slider(0.1 + 0.2, -1.0, 1.0, 0.1, "x"), "0.30"),
+        (int_slider(7, 0, 9, 1, "n"), "7"),
+        (widgets.Dropdown(options=[("ReLU", 1), ("tanh", 2)], value=2), "tanh"),
+    ],
+)
+def test_readout_is_what_the_control_shows(control, shown):
+    assert readout(control) == shown
+
+
+def test_text_alternative_of_a_two_panel_figure():
+    fig, (left, right) = plt.subplots(1, 2)
+    left.set(title=r"f-I 曲線 ($\tau_{ref}$ = 2 ms)", xlabel="電流 $I$")
+    right.set_axis_off()
+    assert describe_figure(fig) == "図: f-I 曲線 (τ_ref = 2 ms) (横軸 電流 I)"
+    right.set_axis_on()
+    right.set_title("膜電位")
+    assert describe_figure(fig).startswith("2 つのグラフの図。1 つ目は f-I 曲線")
+    assert plain_text(r"$\max(0, I)/(C_m V_{th})$") == "max(0, I)/(C_m V_th)"
+    plt.close(fig)
