@@ -3,8 +3,9 @@
 The simulation itself is the chapter's exercise (``run_LIF``, ``lif_spike_counts``,
 ``lif_rate_theory``): nothing here steps the Euler method or computes the rate
 formula for many currents. The widget receives those functions as arguments and
-only draws what they return; the book page passes its own stand-ins (the
-continuous-time trace below, its scalar rate formula).
+only draws what they return. The book page draws no theory curve (that is
+exercise 8.3): it passes the continuous-time trace below and its own long-run
+Euler rates, 1 / (refractory steps + steps to threshold), one current at a time.
 """
 
 import math
@@ -110,7 +111,7 @@ def plot_if_curve(
 
 def draw_lif(
     spike_counts_fn: Callable[..., Any] | None,
-    rate_fn: Callable[..., Any],
+    rate_fn: Callable[..., Any] | None,
     run_fn: Callable[..., Any],
     Rm: float,
     tau_ref: float,
@@ -118,29 +119,36 @@ def draw_lif(
     currents: torch.Tensor | None = None,
     points_label: str = "シミュレーション",
     trace_label: str = "",
+    rates_fn: Callable[..., Any] | None = None,
 ):
     """The widget's figure: the f-I curve (points and theory) and the trace at ``I``.
 
     ``spike_counts_fn(currents, **params)`` counts spikes over ``IF_SETTINGS``
-    (the points are count / T); ``None`` draws no points. ``rate_fn(I=..., Rm=...,
-    Cm=..., Vth=..., tau_ref=...)`` gives the theory in spikes per ms;
-    ``run_fn(I, **params)`` returns ``(time, Vm)``. A function that still raises
-    ``NotImplementedError`` is skipped with a message; if all three do, no
-    figure is drawn and ``None`` is returned.
+    (the points are count / T). Without it, ``rates_fn(currents, dt=..., **params)``
+    may give the points' rates in spikes per ms directly (``dt`` from
+    ``IF_SETTINGS``); with neither, no points are drawn. ``rate_fn(I=..., Rm=...,
+    Cm=..., Vth=..., tau_ref=...)`` gives the theory line in spikes per ms
+    (``None``: no line); ``run_fn(I, **params)`` returns ``(time, Vm)``. A
+    function that still raises ``NotImplementedError`` is skipped with a message;
+    if all of them do, no figure is drawn and ``None`` is returned.
     """
     currents = IF_CURRENTS if currents is None else currents
     fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
     params = {"tau_ref": tau_ref, "Rm": Rm, **fixed, "V_spike": LIF_DEFAULTS["V_spike"]}
-    counts = None
+    rates = None
     if spike_counts_fn is not None:
         counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
-    theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
+        rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
+    elif rates_fn is not None:
+        rates = call_student_function(rates_fn, currents, dt=IF_SETTINGS["dt"], **params)
+    theory = None
+    if rate_fn is not None:
+        theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
     trace = call_student_function(run_fn, I, **TRACE_SETTINGS, **params)
-    if counts is None and theory is None and trace is None:
+    if rates is None and theory is None and trace is None:
         return None
 
     fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(10.5, 3.8), width_ratios=[1, 1.25])
-    rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
     plot_if_curve(ax_if, currents, rates, theory, label=points_label)
     relu = currents.clamp(min=0) / (fixed["Cm"] * fixed["Vth"])
     ax_if.plot(currents, relu, ":", color="0.4", label=r"ReLU: $\max(0, I)/(C_m V_{th})$")
@@ -166,17 +174,21 @@ def draw_lif(
 
 def lif_widget(
     spike_counts_fn: Callable[..., Any] | None,
-    rate_fn: Callable[..., Any],
+    rate_fn: Callable[..., Any] | None,
     run_fn: Callable[..., Any],
+    rates_fn: Callable[..., Any] | None = None,
     **labels: str,
 ):
     """Sliders for ``Rm``, ``tau_ref`` and ``I`` -> f-I curve and membrane trace (widget 8).
 
-    ``labels`` (``points_label``, ``trace_label``) are passed on to :func:`draw_lif`.
+    ``rates_fn`` and ``labels`` (``points_label``, ``trace_label``) are passed on
+    to :func:`draw_lif`.
     """
 
     def draw(Rm: float, tau_ref: float, I: float):
-        return draw_lif(spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, **labels)
+        return draw_lif(
+            spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, rates_fn=rates_fn, **labels
+        )
 
     controls = {
         "Rm": float_slider(WIDGET_DEFAULTS["Rm"], 1.0, 100.0, 0.5, "膜抵抗 Rm (kΩ)"),

@@ -164,6 +164,42 @@ def test_draw_lif_without_counts_draws_theory_relu_and_a_labelled_trace():
     assert ax_v.get_title().startswith("膜電位 (解析解)")
 
 
+def test_draw_lif_with_rates_and_no_theory_draws_points_relu_and_trace():
+    """The book's widget: rates per ms given directly (no counts), no theory line."""
+    fake = StandIns()
+    calls = []
+
+    def rates(currents, **params):
+        calls.append(params)
+        return currents.clamp(min=0) / 40
+
+    fig = draw_lif(None, None, fake.run, 2.0, 3.0, 1.5, points_label="オイラー法", rates_fn=rates)
+    ax_if, ax_v = fig.axes
+    assert calls == [
+        {"dt": IF_SETTINGS["dt"], "tau_ref": 3.0, "Rm": 2.0, "Cm": 10.0, "Vth": 1.0, "V_spike": 0.5}
+    ]
+    assert "rate" not in fake.calls and "counts" not in fake.calls
+    markers, relu, _ = ax_if.lines  # points, ReLU, the current's vertical line
+    assert np.allclose(markers.get_ydata(), (IF_CURRENTS.clamp(min=0) / 40).numpy())
+    assert np.allclose(relu.get_ydata(), (IF_CURRENTS.clamp(min=0) / 10).numpy())
+    labels = [text.get_text() for text in ax_if.get_legend().get_texts()]
+    assert labels == ["オイラー法", r"ReLU: $\max(0, I)/(C_m V_{th})$"]
+    assert ax_v.lines  # the trace is drawn
+
+
+def test_lif_widget_passes_rates_fn_on_each_redraw():
+    fake = StandIns()
+    seen = []
+
+    def rates(currents, **params):
+        seen.append(params["Rm"])
+        return torch.zeros_like(currents)
+
+    box = lif_widget(None, None, fake.run, rates_fn=rates)
+    box.children[0].children[0].value = 7.5
+    assert seen[-1] == 7.5
+
+
 def test_tau_ref_slider_reaches_zero():
     fake = StandIns()
     box = lif_widget(fake.spike_counts, fake.rate, fake.run)
