@@ -1,4 +1,8 @@
-"""The ``dlcourse`` command: ``dlcourse grade`` and ``dlcourse report`` (from the course root)."""
+"""The ``dlcourse`` command.
+
+Instructors (from the course root): ``dlcourse grade``, ``dlcourse report``,
+``dlcourse formgrader``. Students: ``dlcourse check NOTEBOOK`` (no nbgrader needed).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ import sys
 from pathlib import Path
 
 DESCRIPTION = """\
-講師向けの採点ツール (instructor grading tools for an nbgrader course).
-コースのルート (nbgrader_config.py のあるフォルダ) で実行します。
+講座のツール (course tools). 講師用の grade / report / formgrader はコースのルート
+(nbgrader_config.py のあるフォルダ) で実行します。学生は提出前に check を使います。
 """
 
 GRADE_HELP = """\
@@ -18,6 +22,23 @@ nbgrader の gradebook と autograded/ に書くので、nbgrader export・gener
 formgrader はそのまま使えます。中断しても、再実行すると続きから採点します。
 Autogrades every submission in parallel, each in its own sandbox; results go to nbgrader's
 own gradebook and autograded/ folder. Re-running after a crash resumes where it stopped.
+"""
+
+
+FORMGRADER_HELP = """\
+記述問題を採点する nbgrader の formgrader を、このコースの設定で起動します
+(JupyterLab。root でも起動し、各記述問題の下に solutions/ の採点基準を表示し、
+数式の MathJax をこのサーバーから配ります)。表示された URL をブラウザで開きます。
+Starts JupyterLab with nbgrader's formgrader for this course: the rubric of each written
+answer beside it, MathJax served locally; open the URL it prints.
+"""
+
+CHECK_HELP = """\
+提出する前の確認 (学生用): ノートブックを新しいカーネルで最初から実行し、採点セルの
+結果を表示します。通らないテストや、エラーで止まったセルがあると終了コード 1 です
+(nbgrader validate は失敗しても 0 で終わります)。nbgrader は要りません。
+Runs the notebook from the top in a fresh kernel and reports every graded test cell;
+exits 1 when a test fails or a cell raises. Needs Jupyter, not nbgrader.
 """
 
 
@@ -102,6 +123,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--output", metavar="FILE", help="出力先 (default: grading/ASSIGNMENT/report.html)"
     )
+    formgrader = commands.add_parser(
+        "formgrader",
+        help="nbgrader の formgrader (手動採点の画面) を起動 (start the formgrader)",
+        description=FORMGRADER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    formgrader.add_argument("--port", type=_positive, default=8888, help="%(default)s")
+    formgrader.add_argument("--ip", default="127.0.0.1", help="待ち受けるアドレス (%(default)s)")
+
+    check = commands.add_parser(
+        "check",
+        help="提出前の確認: ノートブックを実行し、テストが通らなければ 1 で終了 (students)",
+        description=CHECK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument(
+        "notebook", metavar="NOTEBOOK", help="演習ノートブック (e.g. 01_tensors.ipynb)"
+    )
+    check.add_argument(
+        "--timeout",
+        type=_positive,
+        default=600,
+        help="セルごとの制限時間 [秒] (per-cell timeout; default: %(default)s)",
+    )
     return parser
 
 
@@ -109,7 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dlcourse.grading.course import CourseError
 
+    if args.command == "check":
+        from dlcourse.grading.check import check
+
+        return check(Path(args.notebook), timeout=args.timeout)
     try:
+        if args.command == "formgrader":
+            from dlcourse.grading.formgrader import start
+
+            return start(Path.cwd(), args.ip, args.port)
         if args.command == "grade":
             from dlcourse.grading.runner import Options, grade
 
