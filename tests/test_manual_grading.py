@@ -5,11 +5,13 @@ each autograde, so after ``dlcourse grade --force`` the formgrader listed every 
 answer as ungraded. ``dlcourse grade`` keeps a resolved grade resolved when the student's
 answer is the text the grader saw, and flags it again only when that text changed. The
 scores are set the way the formgrader's API sets them (nbgrader's Gradebook: a manual
-score clears needs_manual_grade); the grading is the real ``dlcourse grade``.
+score clears needs_manual_grade); the grading is the real ``dlcourse grade``, whose summary
+counts the gradebook's scores as they are now. The tests run in file order on one course.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,14 @@ def course(tmp_path_factory) -> Path:
         mark(course, student, "explain", 1, KIND)
     mark(course, "override", "test_square", 1)  # partial credit given by hand
     return course
+
+
+def test_summary_counts_what_the_formgrader_saved(course):
+    summary = grade(course)  # nothing changed: no regrade, the gradebook's scores now
+    assert "3 件は前回の採点結果を使います" in summary
+    assert pending(summary) == 0, summary
+    # 5 + 5 + 4 (override: square scored 1 of 2 by hand) over 3 students
+    assert re.search(r"平均点 \(mean\)\s+4\.67 / 5", summary), summary
 
 
 def test_regrade_keeps_what_the_grader_resolved(course):

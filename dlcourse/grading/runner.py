@@ -184,6 +184,18 @@ def _entry(course: Course, bundle: dict, sub: dict, result: dict) -> dict:
     }
 
 
+def _current(course: Course, assignment: str, entry: dict) -> dict:
+    """A journal entry with the gradebook's scores now (manual grades change them)."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        scores = course.scores(assignment, entry["student"])
+    except MissingEntry:  # not in this gradebook (another --db): keep the record
+        return entry
+    keys = ("score", "max_score", "penalty", "needs_manual_grade")
+    return {**entry, **{key: scores[key] for key in keys}}
+
+
 def grade(options: Options, out=sys.stdout) -> Summary:
     """Grade the assignment (see the module docstring); returns the summary."""
     from tqdm import tqdm
@@ -271,7 +283,7 @@ def grade(options: Options, out=sys.stdout) -> Summary:
             stop_ticker.set()
             bar.close()
         latest = journal.entries()
-        entries = {s: latest[s] for s in students if s in latest}
+        entries = {s: _current(course, assignment, latest[s]) for s in students if s in latest}
         csv_path = write_csv(course.state_dir(assignment) / "grades.csv", entries)
         write_repairs(course.state_dir(assignment) / "repairs.csv", entries)
         summary = Summary(assignment, entries, len(todo), csv_path)
