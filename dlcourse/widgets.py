@@ -17,6 +17,8 @@ import base64
 import html
 import io
 import re
+import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from typing import Any
@@ -34,9 +36,14 @@ NOT_IMPLEMENTED_MESSAGE = (
 # live-code.css) also darkens the slider track and outlines the focused control.
 BUTTON_COLOR = "#1565c0"
 HANDLE_COLOR = "#1565c0"
-# A control's share of its row: two fit side by side on a desktop page, one per
-# line on a phone, and a slider's track stays at least 150 px wide either way.
-CONTROL_BASIS = "340px"
+# A control's share of its row: a line of its own in the book's text column
+# (688 px on a desktop, 358 px on a phone), two or more side by side in a wider
+# JupyterLab; a slider's track stays >= 150 px on a desktop (labels and the
+# readout take about 200 px of a slider).
+CONTROL_BASIS = "420px"
+# Seconds spent in the kernel by the last redraws: (compute the figure, render
+# and send it). tools/bench_widgets.py reads them next to the browser's times.
+REDRAW_TIMES: deque[tuple[float, float]] = deque(maxlen=50)
 
 
 def call_student_function(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -209,9 +216,12 @@ def interactive_figure(
     def redraw(_change: Any = None) -> None:
         values = {name: control.value for name, control in controls.items()}
         printed = io.StringIO()
+        start = time.perf_counter()
         with redirect_stdout(printed):
             figure = draw(**values)
+        drawn = time.perf_counter()
         area.show(figure, settings_text(controls), printed.getvalue())
+        REDRAW_TIMES.append((drawn - start, time.perf_counter() - drawn))
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -257,10 +267,13 @@ def button_figure(
         button.disabled = True
         try:
             # The progress bar and any message stay above the figure until the next press.
+            start = time.perf_counter()
             with area.messages:
                 area.messages.clear_output()
                 figure = draw(progress=notebook_progress, **values)
+            drawn = time.perf_counter()
             area.show(figure, settings_text(controls))
+            REDRAW_TIMES.append((drawn - start, time.perf_counter() - drawn))
         finally:
             button.disabled = False
 
