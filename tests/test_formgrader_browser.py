@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 from harness import (
+    ROOT,
     env_with_venv,
     grade_id,
     make_course,
@@ -163,30 +164,69 @@ def manual_score(course: Path, student: str) -> float | None:
         return gb.find_grade(WRITTEN, CHAPTER, CHAPTER, student).manual_score
 
 
-def open_submission(context, base: str, sub: str):
-    page = context.new_page()
+def watch(page):
+    """Collect the page's console errors, exceptions and failed requests in page.errors."""
     page.errors = []
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("requestfailed", lambda r: page.errors.append(f"{r.url} ({r.failure})"))
+    # (a request cut short by the next navigation is not a failure: net::ERR_ABORTED)
+    page.on(
+        "requestfailed",
+        lambda r: (
+            "ERR_ABORTED" not in (r.failure or "") and page.errors.append(f"{r.url} ({r.failure})")
+        ),
+    )
     page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.url} {r.status}"))
-    page.goto(f"{base}/formgrader/submissions/{sub}/", wait_until="load")
+    return page
+
+
+def typeset(page):
     # formgrade.js selects the first field once MathJax has typeset the page.
     page.wait_for_function("() => window.MathJax && MathJax.loaded === true")
     return page
+
+
+def open_submission(context, base: str, sub: str):
+    page = watch(context.new_page())
+    page.goto(f"{base}/formgrader/submissions/{sub}/", wait_until="load")
+    return typeset(page)
+
+
+def readme_manual_grading() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("### 記述問題の採点")
+    return text[start : text.index("\n## ", start)]
 
 
 def test_formgrader_shows_the_rubric_typesets_formulas_and_saves_a_score(
     course, formgrader, chromium
 ):
     base = formgrader.split("/formgrader?")[0]
-    login = chromium.new_page()
-    login.goto(formgrader, wait_until="load")  # the URL exactly as printed
-    assert "/formgrader/" in login.url, login.url
-    login.close()
+    readme = readme_manual_grading()
+    assert "dlcourse formgrader" in readme
+    assert "http://127.0.0.1:8888/formgrader?token=" in readme  # the form of the printed URL
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/formgrader\?token=[0-9a-f]{48}", formgrader)
 
-    page = open_submission(chromium, base, submission_id(course, "alice"))
+    # README steps 1-2, by the names it gives: Manual Grading, the chapter, the notebook,
+    # the submission
+    page = watch(chromium.new_page())
     try:
+        page.goto(formgrader, wait_until="load")  # the URL exactly as printed
+        steps = [("Manual Grading", "/gradebook"), (CHAPTER, f"/gradebook/{CHAPTER}")]
+        steps.append((CHAPTER, f"/gradebook/{CHAPTER}/{CHAPTER}"))
+        for label, target in steps:
+            assert label in readme
+            link = page.locator(f'a[href$="/formgrader{target}"]').filter(has_text=label)
+            link.first.click()
+            page.wait_for_url(f"**/formgrader{target}")
+        assert "Submission #1" in readme
+        page.get_by_role("link", name="Submission #1").wait_for()
+        alice = submission_id(course, "alice")  # listed anonymously, as "Submission #n"
+        page.locator(f'a.name-hidden[href*="/formgrader/submissions/{alice}"]').click()
+        page.wait_for_load_state("load")
+        typeset(page)
+        assert "Next →" in readme and page.get_by_text("Next →").is_visible()
+        assert "採点基準 (講師だけに表示: solutions/<章>/<章>.ipynb より)" in readme
         assert page.evaluate("MathJax.version") == "2.7.7"
         mathjax = [
             src
