@@ -1,8 +1,9 @@
 """Widget latency: a control moves in a real browser -> the new figure is shown (issue 15).
 
-For every chapter page of the built book (_build/html, or --book): tools/live.py
-serves it next to a local Jupyter server; headless Chromium (Playwright) opens
-the page, starts Live Code, runs all cells and waits for the widget's figure.
+For every chapter page of the built book (_build/html or --book; built in a
+temporary folder when missing): tools/live.py serves it next to a local
+Jupyter server; headless Chromium (Playwright) opens the page, starts Live
+Code, runs all cells and waits for the widget's figure.
 Then, MOVES times, it moves the first slider one step with the keyboard (a
 widget that trains: it presses its button) and measures in the page, from the
 key press (or click) to the moment the new picture is decoded. The kernel's
@@ -144,12 +145,21 @@ def main() -> int:
     parser.add_argument("--book", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("pages", nargs="*", help="default: every chapter of _toc.yml")
     args = parser.parse_args()
-    if not (args.book / "index.html").exists():
-        print(f"no built book at {args.book}: run `make book` first", file=sys.stderr)
-        return 1
+    with tempfile.TemporaryDirectory() as out:
+        book = args.book
+        if not (book / "index.html").exists():  # `make bench` on a fresh clone
+            print(f"no book at {book}: building one in {out} ...", file=sys.stderr, flush=True)
+            jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+            command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
+            subprocess.run([*command, "--path-output", out], cwd=ROOT, check=True)
+            book = Path(out) / "_build" / "html"
+        return bench(book.resolve(), args.pages or chapter_pages())
+
+
+def bench(book: Path, pages: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
-    live, base = start_live(args.book.resolve())
+    live, base = start_live(book)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
@@ -157,7 +167,7 @@ def main() -> int:
                 profile, executable_path=CHROMIUM, headless=True, args=FLAGS
             )
             context.set_default_timeout(120_000)
-            for name in args.pages or chapter_pages():
+            for name in pages:
                 result = measure(context, f"{base}{name}.html")
                 rows.append((name, result))
                 print(f"  {name}: {result}", file=sys.stderr, flush=True)
