@@ -55,12 +55,42 @@ def plot_affine_grid(affine_fn: AffineFn, W: torch.Tensor, b: torch.Tensor):
             arrowprops={"arrowstyle": "->", "color": color, "lw": 2},
         )
         ax.text(*(origin + 1.08 * column).tolist(), label, color=color)
-    determinant = float(torch.linalg.det(W))
-    ax.set_title(f"アフィン変換 $XW^\\top + b$ (det W = {determinant:.2f})")
+    ax.set_title(affine_title(W))
     ax.set_xlim(-3, 3)
     ax.set_ylim(-3, 3)
     ax.set_aspect("equal")
     ax.grid(False)
+    return fig
+
+
+def affine_title(W: torch.Tensor) -> str:
+    return f"アフィン変換 $XW^\\top + b$ (det W = {float(torch.linalg.det(W)):.2f})"
+
+
+def update_affine_grid(fig, affine_fn: AffineFn, W: torch.Tensor, b: torch.Tensor):
+    """Move the blue lines, arrows and title of a :func:`plot_affine_grid` figure to ``W, b``.
+
+    The widget's fast path: no new figure, axes or text layout per slider move.
+    Returns ``fig``, or ``None`` when ``affine_fn`` gives nothing (then the
+    widget draws anew).
+    """
+    lines = grid_lines()
+    mapped = call_student_function(affine_fn, lines.reshape(-1, 2), W, b)
+    origin = call_student_function(affine_fn, torch.zeros(1, 2), W, b)
+    if mapped is None or origin is None:
+        return None
+    mapped = mapped.detach().reshape(lines.shape)
+    origin = origin[0].detach()
+    ax = fig.axes[0]
+    for artist, line in zip(ax.lines[len(lines) :], mapped, strict=True):
+        artist.set_data(line[:, 0], line[:, 1])
+    arrows = [text for text in ax.texts if hasattr(text, "xyann")]
+    labels = [text for text in ax.texts if not hasattr(text, "xyann")]
+    for arrow, label, column in zip(arrows, labels, (W[:, 0], W[:, 1]), strict=True):
+        arrow.xy = tuple((origin + column).tolist())
+        arrow.xyann = tuple(origin.tolist())
+        label.set_position((origin + 1.08 * column).tolist())
+    ax.set_title(affine_title(W))
     return fig
 
 
@@ -72,6 +102,10 @@ def affine_widget(affine_fn: AffineFn):
         b = torch.tensor([b1, b2])
         return plot_affine_grid(affine_fn, W, b)
 
+    def update(fig, w11: float, w12: float, w21: float, w22: float, b1: float, b2: float):
+        W = torch.tensor([[w11, w12], [w21, w22]])
+        return update_affine_grid(fig, affine_fn, W, torch.tensor([b1, b2]))
+
     controls = {
         "w11": float_slider(1.0, -2.0, 2.0, 0.1, "W[0,0]"),
         "w12": float_slider(0.0, -2.0, 2.0, 0.1, "W[0,1]"),
@@ -80,4 +114,4 @@ def affine_widget(affine_fn: AffineFn):
         "b1": float_slider(0.0, -1.5, 1.5, 0.1, "b[0]"),
         "b2": float_slider(0.0, -1.5, 1.5, 0.1, "b[1]"),
     }
-    return interactive_figure(draw, controls, per_row=2)
+    return interactive_figure(draw, controls, per_row=2, update=update)

@@ -152,8 +152,10 @@ def describe_figure(figure: Any) -> str:
 def figure_html(figure: Any, settings: str = "") -> str:
     """``figure`` as one ``<img>`` (a PNG data URL) that scales down to the page width.
 
-    The figure is closed afterwards. The ``alt`` is :func:`describe_figure`
-    followed by ``settings`` (the controls' values, as their readouts show them).
+    The figure is closed afterwards: pyplot forgets it (the inline backend
+    would show it again below the cell), while an ``update`` may still change
+    and render it. The ``alt`` is :func:`describe_figure` followed by
+    ``settings`` (the controls' values, as their readouts show them).
     """
     import matplotlib.pyplot as plt
 
@@ -187,15 +189,20 @@ class FigureArea(widgets.VBox):
         self.picture = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.messages = widgets.Output()
         self._printed = ""
+        self.figure = None  # the figure an ``update`` changes in place
         super().__init__([self.messages, self.picture], layout=widgets.Layout(width="100%"))
 
-    def show(self, figure: Any, settings: str, printed: str | None = None) -> None:
+    def show(
+        self, figure: Any, settings: str, printed: str | None = None, keep: bool = False
+    ) -> None:
+        """Replace the picture by ``figure`` (kept for an ``update`` when ``keep``)."""
         import matplotlib.pyplot as plt
 
         if printed is not None and printed != self._printed:
             self._printed = printed
             stream = {"output_type": "stream", "name": "stdout", "text": printed}
             self.messages.outputs = (stream,) if printed else ()
+        self.figure = figure if keep else None
         if figure is None:
             plt.close("all")
             self.picture.value = ""
@@ -204,12 +211,18 @@ class FigureArea(widgets.VBox):
 
 
 def interactive_figure(
-    draw: Callable[..., Any], controls: dict[str, widgets.Widget], per_row: int = 3
+    draw: Callable[..., Any],
+    controls: dict[str, widgets.Widget],
+    per_row: int = 3,
+    update: Callable[..., Any] | None = None,
 ) -> widgets.VBox:
     """Lay out ``controls`` above the figure that ``draw(**values)`` makes.
 
     ``draw`` returns a matplotlib figure or ``None``; it runs again whenever a
     control changes, and the new picture replaces the old one in one step.
+    With ``update(figure, **values)``, the last figure is kept and changed in
+    place (new data for its artists: no new figure, axes or text layout);
+    ``update`` returns the figure, or ``None`` to have ``draw`` make a new one.
     """
     area = FigureArea()
 
@@ -218,9 +231,13 @@ def interactive_figure(
         printed = io.StringIO()
         start = time.perf_counter()
         with redirect_stdout(printed):
-            figure = draw(**values)
+            figure = None
+            if update is not None and area.figure is not None:
+                figure = update(area.figure, **values)
+            if figure is None:
+                figure = draw(**values)
         drawn = time.perf_counter()
-        area.show(figure, settings_text(controls), printed.getvalue())
+        area.show(figure, settings_text(controls), printed.getvalue(), keep=update is not None)
         REDRAW_TIMES.append((drawn - start, time.perf_counter() - drawn))
 
     for control in controls.values():

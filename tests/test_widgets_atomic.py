@@ -127,3 +127,30 @@ def test_text_alternative_of_a_two_panel_figure():
     assert describe_figure(fig).startswith("2 つのグラフの図。1 つ目は f-I 曲線")
     assert plain_text(r"$\max(0, I)/(C_m V_{th})$") == "max(0, I)/(C_m V_th)"
     plt.close(fig)
+
+
+def test_affine_widget_updates_its_figure_in_place():
+    """Chapter 01's fast path: the same figure, new data, the same picture as a new drawing."""
+    import torch
+    import torch.nn.functional as F
+
+    from dlcourse.tensors import affine_widget, plot_affine_grid
+
+    box = affine_widget(F.linear)
+    area = box.children[-1]
+    kept = area.figure
+    sliders = [slider for row in box.children[:-1] for slider in row.children]
+    sliders[0].value = 1.5  # W[0,0]
+    sliders[4].value = 0.5  # b[0]
+    assert area.figure is kept, "the figure is reused"
+    assert plt.get_fignums() == [], "pyplot holds no figure (nothing shows up below the cell)"
+    fresh = plot_affine_grid(
+        F.linear, torch.tensor([[1.5, 0.0], [0.0, 1.0]]), torch.tensor([0.5, 0.0])
+    )
+    for kept_line, fresh_line in zip(kept.axes[0].lines, fresh.axes[0].lines, strict=True):
+        assert (kept_line.get_xydata() == fresh_line.get_xydata()).all()
+    kept_texts = [(t.get_position(), t.get_text()) for t in kept.axes[0].texts]
+    assert kept_texts == [(t.get_position(), t.get_text()) for t in fresh.axes[0].texts]
+    assert kept.axes[0].get_title() == fresh.axes[0].get_title()
+    assert "det W = 1.50" in area.picture.value and "W[0,0] = 1.50" in area.picture.value
+    plt.close("all")
