@@ -109,6 +109,48 @@ def plot_if_curve(
     return ax
 
 
+def lif_data(
+    spike_counts_fn: Callable[..., Any] | None,
+    rate_fn: Callable[..., Any] | None,
+    run_fn: Callable[..., Any],
+    Rm: float,
+    tau_ref: float,
+    I: float,
+    currents: torch.Tensor | None = None,
+    rates_fn: Callable[..., Any] | None = None,
+):
+    """``(currents, rates, theory, trace)`` for :func:`draw_lif`; ``None`` for what is missing."""
+    currents = IF_CURRENTS if currents is None else currents
+    fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
+    params = {"tau_ref": tau_ref, "Rm": Rm, **fixed, "V_spike": LIF_DEFAULTS["V_spike"]}
+    rates = None
+    if spike_counts_fn is not None:
+        counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
+        rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
+    elif rates_fn is not None:
+        rates = call_student_function(rates_fn, currents, dt=IF_SETTINGS["dt"], **params)
+    theory = None
+    if rate_fn is not None:
+        theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
+    trace = call_student_function(run_fn, I, **TRACE_SETTINGS, **params)
+    return currents, rates, theory, trace
+
+
+def _if_title(Rm: float, tau_ref: float) -> str:
+    return f"f-I 曲線 ($R_m$ = {Rm:g}, " + r"$\tau_{ref}$" + f" = {tau_ref:g} ms)"
+
+
+def _trace_title(trace_label: str, I: float, Vm) -> str:
+    n_spikes = int((torch.as_tensor(Vm) > LIF_DEFAULTS["Vth"]).sum())
+    length = f"{TRACE_SETTINGS['T']:g} ms"
+    return f"膜電位{trace_label} ($I$ = {I:g} mA): {length} で {n_spikes} 回発火"
+
+
+def _trace_ylim(Vm) -> tuple[float, float]:
+    Vm = torch.as_tensor(Vm)
+    return min(-0.1, float(Vm.min()) - 0.1), max(1.8, float(Vm.max()) + 0.1)
+
+
 def draw_lif(
     spike_counts_fn: Callable[..., Any] | None,
     rate_fn: Callable[..., Any] | None,
@@ -132,21 +174,12 @@ def draw_lif(
     function that still raises ``NotImplementedError`` is skipped with a message;
     if all of them do, no figure is drawn and ``None`` is returned.
     """
-    currents = IF_CURRENTS if currents is None else currents
-    fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
-    params = {"tau_ref": tau_ref, "Rm": Rm, **fixed, "V_spike": LIF_DEFAULTS["V_spike"]}
-    rates = None
-    if spike_counts_fn is not None:
-        counts = call_student_function(spike_counts_fn, currents, **IF_SETTINGS, **params)
-        rates = None if counts is None else torch.as_tensor(counts).double() / IF_SETTINGS["T"]
-    elif rates_fn is not None:
-        rates = call_student_function(rates_fn, currents, dt=IF_SETTINGS["dt"], **params)
-    theory = None
-    if rate_fn is not None:
-        theory = call_student_function(rate_fn, I=currents, Rm=Rm, tau_ref=tau_ref, **fixed)
-    trace = call_student_function(run_fn, I, **TRACE_SETTINGS, **params)
+    currents, rates, theory, trace = lif_data(
+        spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, currents, rates_fn
+    )
     if rates is None and theory is None and trace is None:
         return None
+    fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
 
     fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(10.5, 3.8), width_ratios=[1, 1.25])
     plot_if_curve(ax_if, currents, rates, theory, label=points_label)
@@ -154,21 +187,61 @@ def draw_lif(
     ax_if.plot(currents, relu, ":", color="0.4", label=r"ReLU: $\max(0, I)/(C_m V_{th})$")
     ax_if.axvline(I, color="tab:orange", lw=1)
     ax_if.set_ylim(-0.005, RATE_LIMIT)
-    ax_if.set_title(f"f-I 曲線 ($R_m$ = {Rm:g}, " + r"$\tau_{ref}$" + f" = {tau_ref:g} ms)")
+    ax_if.set_title(_if_title(Rm, tau_ref))
     ax_if.legend(loc="upper left", fontsize=8)
 
     if trace is not None:
         time, Vm = trace
-        n_spikes = int((torch.as_tensor(Vm) > fixed["Vth"]).sum())
-        length = f"{TRACE_SETTINGS['T']:g} ms"
-        title = f"膜電位{trace_label} ($I$ = {I:g} mA): {length} で {n_spikes} 回発火"
+        title = _trace_title(trace_label, I, Vm)
         plot_membrane(ax_v, time, Vm, fixed["Vth"], title, color="tab:orange")
-        low = min(-0.1, float(torch.as_tensor(Vm).min()) - 0.1)
-        ax_v.set_ylim(low, max(1.8, float(torch.as_tensor(Vm).max()) + 0.1))
+        ax_v.set_ylim(*_trace_ylim(Vm))
         ax_v.legend(loc="upper right", fontsize=8)
     else:
         ax_v.set_axis_off()
     fig.tight_layout()
+    return fig
+
+
+def update_lif(
+    fig,
+    spike_counts_fn: Callable[..., Any] | None,
+    rate_fn: Callable[..., Any] | None,
+    run_fn: Callable[..., Any],
+    Rm: float,
+    tau_ref: float,
+    I: float,
+    currents: torch.Tensor | None = None,
+    points_label: str = "シミュレーション",
+    trace_label: str = "",
+    rates_fn: Callable[..., Any] | None = None,
+):
+    """Give a :func:`draw_lif` figure the data for new ``Rm``, ``tau_ref``, ``I`` in place.
+
+    The widget's fast path (no new figure, axes or text layout per move).
+    Returns ``fig``, or ``None`` when the figure would not have the same lines
+    (a function started or stopped raising NotImplementedError): then the
+    widget draws anew.
+    """
+    currents, rates, theory, trace = lif_data(
+        spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, currents, rates_fn
+    )
+    ax_if, ax_v = fig.axes
+    curves = [(points_label, rates), ("理論 (式)", theory)]
+    curves = [(label, values) for label, values in curves if values is not None]
+    *lines, _relu, marker = ax_if.lines
+    if [line.get_label() for line in lines] != [label for label, _ in curves]:
+        return None
+    if (trace is None) != (not ax_v.lines):
+        return None
+    for line, (_, values) in zip(lines, curves, strict=True):
+        line.set_ydata(torch.as_tensor(values).detach().cpu().numpy())
+    marker.set_xdata([I, I])
+    ax_if.set_title(_if_title(Rm, tau_ref))
+    if trace is not None:
+        time, Vm = (torch.as_tensor(x).detach().cpu().numpy() for x in trace)
+        ax_v.lines[0].set_data(time, Vm)
+        ax_v.set_title(_trace_title(trace_label, I, Vm))
+        ax_v.set_ylim(*_trace_ylim(Vm))
     return fig
 
 
@@ -190,9 +263,14 @@ def lif_widget(
             spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, rates_fn=rates_fn, **labels
         )
 
+    def update(fig, Rm: float, tau_ref: float, I: float):
+        return update_lif(
+            fig, spike_counts_fn, rate_fn, run_fn, Rm, tau_ref, I, rates_fn=rates_fn, **labels
+        )
+
     controls = {
         "Rm": float_slider(WIDGET_DEFAULTS["Rm"], 1.0, 100.0, 0.5, "膜抵抗 Rm (kΩ)"),
         "tau_ref": float_slider(WIDGET_DEFAULTS["tau_ref"], 0.0, 100.0, 0.5, "不応期 τ_ref (ms)"),
         "I": float_slider(WIDGET_DEFAULTS["I"], -0.5, 2.0, 0.05, "電流 I (mA)"),
     }
-    return interactive_figure(draw, controls, per_row=3)
+    return interactive_figure(draw, controls, per_row=3, update=update)

@@ -154,3 +154,30 @@ def test_affine_widget_updates_its_figure_in_place():
     assert kept.axes[0].get_title() == fresh.axes[0].get_title()
     assert "det W = 1.50" in area.picture.value and "W[0,0] = 1.50" in area.picture.value
     plt.close("all")
+
+
+def test_lif_widget_updates_its_figure_in_place():
+    """Chapter 08's fast path gives the lines and titles a new drawing has."""
+    import torch
+
+    from dlcourse.lif import draw_lif, exact_lif_trace, lif_widget
+
+    def rate(I, Rm, Cm, Vth, tau_ref):
+        return torch.as_tensor(I).clamp(min=0) / (Rm * Cm * Vth + tau_ref)
+
+    box = lif_widget(None, rate, exact_lif_trace)
+    area = box.children[-1]
+    kept = area.figure
+    rm, tau_ref, current = box.children[0].children
+    rm.value, tau_ref.value, current.value = 2.0, 5.0, 0.75
+    assert area.figure is kept and plt.get_fignums() == []
+    fresh = draw_lif(None, rate, exact_lif_trace, 2.0, 5.0, 0.75)
+    for kept_ax, fresh_ax in zip(kept.axes, fresh.axes, strict=True):
+        assert kept_ax.get_title() == fresh_ax.get_title()
+        assert kept_ax.get_ylim() == fresh_ax.get_ylim()
+        for kept_line, fresh_line in zip(kept_ax.lines, fresh_ax.lines, strict=True):
+            assert torch.allclose(
+                torch.as_tensor(kept_line.get_xydata()), torch.as_tensor(fresh_line.get_xydata())
+            )
+    assert "I = 0.75 mA" in area.picture.value and "電流 I (mA) = 0.75" in area.picture.value
+    plt.close("all")
