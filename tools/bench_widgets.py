@@ -6,7 +6,8 @@ Jupyter server; headless Chromium (Playwright) opens the page, starts Live
 Code, runs all cells and waits for the widget's figure.
 Then, MOVES times, it moves the first slider one step with the keyboard (a
 widget that trains: it presses its button) and measures in the page, from the
-key press (or click) to the moment the new picture is decoded. The kernel's
+key press (or the click, after a change of the first control: the same settings
+train the same model) to the moment the new picture is decoded. The kernel's
 share (computing the figure, rendering the PNG) comes from
 dlcourse.widgets.REDRAW_TIMES, read through the same kernel. Prints a Markdown
 table (`make bench` runs every tools/bench_*.py). Timings are measured, never
@@ -50,8 +51,9 @@ WATCH = """(widget) => {
         };
         const observer = new MutationObserver(check);
         observer.observe(widget, {subtree: true, childList: true, attributes: true});
+        setTimeout(() => { observer.disconnect(); resolve(null); }, TIMEOUT_MS);
     });
-}"""
+}""".replace("TIMEOUT_MS", "300000")
 
 KERNEL_TIMES = """async (count) => {
     const future = thebe.session.kernel.requestExecute({code:
@@ -121,14 +123,24 @@ def measure(context, url: str) -> dict:
         trains = button.count() > 0
         handle = widget.locator(".noUi-handle").first
         times = []
+        select = widget.locator("select").first
         for move in range(MOVES):
-            page.evaluate(WATCH, widget.element_handle())
-            if trains:
+            key = "ArrowRight" if move % 2 == 0 else "ArrowLeft"
+            if trains:  # the same settings train the same model: change one first
+                if handle.count():
+                    handle.focus()
+                    page.keyboard.press(key)
+                else:
+                    options = select.locator("option").all_inner_texts()
+                    select.select_option(label=options[(move + 1) % len(options)])
+                page.evaluate(WATCH, widget.element_handle())
                 button.first.click()
             else:
+                page.evaluate(WATCH, widget.element_handle())
                 handle.focus()
-                page.keyboard.press("ArrowRight" if move % 2 == 0 else "ArrowLeft")
+                page.keyboard.press(key)
             times.append(page.evaluate("() => window.__redraw"))
+        times = [t for t in times if t is not None]  # None: no new figure within 5 min
         kernel = json.loads(page.evaluate(KERNEL_TIMES, str(MOVES)) or "[]")
     finally:
         page.close()
