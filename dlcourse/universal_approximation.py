@@ -170,47 +170,67 @@ def approximation_widget(approximate_fn: ApproximateFn):
 TENT_KINKS = (-1.0, 0.0, 1.0)
 
 
+def _three_relus_data(v1: float, v2: float, v3: float, c: float):
+    """``x``, the three weighted ReLUs, their sum, the legend labels and the slope labels."""
+    x = torch.linspace(-2.5, 2.5, 501)
+    weights = (v1, v2, v3)
+    parts = [v * torch.relu(x - t) for v, t in zip(weights, TENT_KINKS, strict=True)]
+    total = c + sum(parts)
+    labels = [
+        f"$v_{k}\\,\\mathrm{{ReLU}}(x - ({t:g}))$, $v_{k} = {v:g}$"
+        for k, (v, t) in enumerate(zip(weights, TENT_KINKS, strict=True), start=1)
+    ]
+    edges = [-2.5, *TENT_KINKS, 2.5]
+    slopes, slope = [], 0.0
+    for k in range(4):
+        middle = (edges[k] + edges[k + 1]) / 2
+        height = float(total[int(torch.searchsorted(x, torch.tensor(middle)))])
+        slopes.append((f"傾き {slope:g}", (middle, height)))
+        if k < 3:
+            slope += weights[k]
+    return x, parts, total, labels, slopes
+
+
+def _three_relus_title(c: float) -> str:
+    return f"3 個の ReLU の重み付き和 (出力層のバイアス $c$ = {c:g})"
+
+
 def draw_three_relus(v1: float = 1.0, v2: float = -2.0, v3: float = 1.0, c: float = 0.0):
     """The book widget's figure: ``c + v1 ReLU(x + 1) + v2 ReLU(x) + v3 ReLU(x - 1)``.
 
     The weighted ReLUs are drawn thin, their sum thick, and each of the four
     pieces is labelled with its slope (the running sum of the weights).
     """
-    x = torch.linspace(-2.5, 2.5, 501)
-    weights = (v1, v2, v3)
-    parts = [v * torch.relu(x - t) for v, t in zip(weights, TENT_KINKS, strict=True)]
-    total = c + sum(parts)
+    x, parts, total, labels, slopes = _three_relus_data(v1, v2, v3, c)
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for k, (part, v, t) in enumerate(zip(parts, weights, TENT_KINKS, strict=True), start=1):
-        ax.plot(
-            x,
-            part,
-            lw=1,
-            ls="--",
-            label=f"$v_{k}\\,\\mathrm{{ReLU}}(x - ({t:g}))$, $v_{k} = {v:g}$",
-        )
+    for part, label in zip(parts, labels, strict=True):
+        ax.plot(x, part, lw=1, ls="--", label=label)
     ax.plot(x, total, color="black", lw=2.5, label="和 (出力)")
-    edges = [-2.5, *TENT_KINKS, 2.5]
-    slope = 0.0
-    for k in range(4):
-        middle = (edges[k] + edges[k + 1]) / 2
-        height = float(total[int(torch.searchsorted(x, torch.tensor(middle)))])
-        ax.annotate(
-            f"傾き {slope:g}",
-            (middle, height),
-            textcoords="offset points",
-            xytext=(0, 8),
-            ha="center",
-            fontsize=9,
-        )
-        if k < 3:
-            slope += weights[k]
+    for text, point in slopes:
+        ax.annotate(text, point, textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
     for t in TENT_KINKS:
         ax.axvline(t, color="0.85", lw=0.8, zorder=0)
     ax.set_xlabel("$x$")
-    ax.set_title(f"3 個の ReLU の重み付き和 (出力層のバイアス $c$ = {c:g})")
+    ax.set_title(_three_relus_title(c))
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
+    return fig
+
+
+def update_three_relus(fig, v1: float, v2: float, v3: float, c: float):
+    """Give a :func:`draw_three_relus` figure new weights in place (the widget's fast path)."""
+    _, parts, total, labels, slopes = _three_relus_data(v1, v2, v3, c)
+    ax = fig.axes[0]
+    for line, values in zip(ax.lines[:4], [*parts, total], strict=True):
+        line.set_ydata(values.numpy())
+    for legend_text, label in zip(ax.get_legend().get_texts()[:3], labels, strict=True):
+        legend_text.set_text(label)
+    for annotation, (text, point) in zip(ax.texts, slopes, strict=True):
+        annotation.set_text(text)
+        annotation.xy = point
+    ax.relim()
+    ax.autoscale_view()
+    ax.set_title(_three_relus_title(c))
     return fig
 
 
@@ -222,4 +242,4 @@ def three_relus_widget():
         "v3": float_slider(1.0, -3.0, 3.0, 0.5, "重み v3"),
         "c": float_slider(0.0, -1.0, 1.0, 0.5, "バイアス c"),
     }
-    return interactive_figure(draw_three_relus, controls, per_row=4)
+    return interactive_figure(draw_three_relus, controls, per_row=4, update=update_three_relus)

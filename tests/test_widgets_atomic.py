@@ -181,3 +181,26 @@ def test_lif_widget_updates_its_figure_in_place():
             )
     assert "I = 0.75 mA" in area.picture.value and "電流 I (mA) = 0.75" in area.picture.value
     plt.close("all")
+
+
+def test_three_relus_widget_updates_its_figure_in_place():
+    """Chapter 06's fast path: lines, legend, slopes, limits and title as a new drawing."""
+    from dlcourse.universal_approximation import draw_three_relus, three_relus_widget
+
+    box = three_relus_widget()
+    area = box.children[-1]
+    kept = area.figure
+    v1, v2, v3, c = box.children[0].children
+    v1.value, v2.value, c.value = 3.0, 1.5, -1.0
+    assert area.figure is kept and plt.get_fignums() == []
+    fresh = draw_three_relus(3.0, 1.5, 1.0, -1.0)
+    kept_ax, fresh_ax = kept.axes[0], fresh.axes[0]
+    assert kept_ax.get_title() == fresh_ax.get_title()
+    assert kept_ax.get_ylim() == pytest.approx(fresh_ax.get_ylim())
+    for kept_line, fresh_line in zip(kept_ax.lines, fresh_ax.lines, strict=True):
+        assert (kept_line.get_xydata() == fresh_line.get_xydata()).all()
+    texts = [(t.get_text(), t.xy) for t in kept_ax.texts]
+    assert texts == [(t.get_text(), t.xy) for t in fresh_ax.texts]
+    legend = [t.get_text() for t in kept_ax.get_legend().get_texts()]
+    assert legend == [t.get_text() for t in fresh_ax.get_legend().get_texts()]
+    plt.close("all")
