@@ -1,5 +1,6 @@
 # 「PyTorchで学ぶニューラルネットワーク入門」 — build, test and grading entry points.
-# Every target sets up .venv first (Python 3.11, requirements.txt, dlcourse editable).
+# Every target sets up .venv first (Python 3.11, requirements.txt, and both of this
+# repository's packages editable: dlcourse, the teaching helpers, and grader/, dlgrader).
 
 PYTHON ?= python3
 VENV := .venv
@@ -23,10 +24,10 @@ help:
 	@echo "make outputs    book/ と solutions/ のノートブックを実行して出力を保存"
 	@echo "make bench      ノートブックの実行時間と本のビルド時間を計測"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml grader/pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e grader
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,7 +52,8 @@ live: book
 
 test: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check dlcourse tests tools
+	$(BIN)/ruff format --check dlcourse grader tests tools
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadfile \
 		tests book solutions --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 300
@@ -66,16 +68,17 @@ outputs: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check dlcourse tests tools
+	$(BIN)/ruff format --check dlcourse grader tests tools
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
-	$(BIN)/ruff format dlcourse tests tools
+	$(BIN)/ruff format dlcourse grader tests tools
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 
-# Class-scale grading: nbgrader autograde vs dlcourse grade --workers 1 / 2 (tools/bench_grade.py).
+# Class-scale grading: nbgrader autograde vs dlgrader grade --workers 1 / 2 (tools/bench_grade.py).
 bench-grade: $(STAMP)
 	$(BIN)/python tools/bench_grade.py
 

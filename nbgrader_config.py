@@ -20,7 +20,8 @@ from nbgrader.preprocessors import (
     SaveCells,
 )
 
-from dlcourse.nbgrader_ext import ClearHiddenTestsFromFeedback, NumberedClearSolutions
+from dlgrader.plugins.feedback import ClearHiddenTestsFromFeedback
+from dlgrader.plugins.release import NumberedClearSolutions
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 

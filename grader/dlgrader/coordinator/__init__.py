@@ -1,0 +1,1 @@
+"""The coordinator: the one process of ``dlgrader grade`` that reads and writes the course."""

@@ -1,0 +1,1 @@
+"""nbgrader plugins: what nbgrader loads by configuration (preprocessors, kernel manager)."""

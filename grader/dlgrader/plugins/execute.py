@@ -1,0 +1,301 @@
+"""The nbgrader plugin that runs a submission's cells: :class:`GuardedExecute`.
+
+nbgrader's ``Execute`` preprocessor with four guards: a cell whose output grows beyond a
+cap is cut (the kernel keeps running); a cell that timed out and whose kernel then ignores
+the interrupt ends the run; a kernel that dies (``exit()``, ``os._exit``, a signal, the
+CPU-time cap) ends the run; and when the run ends early, every graded test cell that did
+not run gets an error output, because nbgrader would otherwise count a test cell without
+outputs as passed. Before each test cell it re-arms the kernel's test guard and checks it
+after (tampering takes the cell's points).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import signal
+import time
+from queue import Empty
+
+import nbformat
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader import utils as nbgrader_utils
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, Integer
+
+from dlgrader.plugins.kernel_manager import CUT_MARK
+from dlgrader.records import TAMPER_LABEL
+
+ABORT_ENAME = "GradingStopped"
+TIMEOUT_ENAME = "CellTimeoutError"
+# Errors in student code that the summary should explain (the sandbox caused most).
+NOTEWORTHY = {
+    "MemoryError": "メモリの上限に達しました",
+    "SystemExit": "sys.exit() が呼ばれました",
+    "PermissionError": "書き込みなどが拒否されました (サンドボックス)",
+    "ConnectionRefusedError": "ネットワークは使えません",
+    "URLError": "ネットワークは使えません",
+    "gaierror": "ネットワークは使えません",
+    "OSError": "OS のエラー (ネットワーク・ファイルの制限の可能性)",
+}
+
+
+# A test cell whose run was interfered with: the label in the summary and grades.csv,
+# and the error output that takes the cell's points.
+TAMPER_ENAME = "GradingIntegrityError"
+TAMPER_MESSAGE = "このテストは書かれたとおりに実行されなかったため、点を与えませんでした"
+UNRESPONSIVE = "時間切れのあと、割り込んでもカーネルが応答しないため停止しました"
+
+
+def describe_exit(info: dict, cpu_limit: float) -> str:
+    """A Japanese reason for a kernel that died, from the launcher's exit record."""
+    status = info.get("status")
+    if status is None:
+        return "カーネルが停止しました (kernel died)"
+    cpu = info.get("cpu", 0.0)
+    if cpu_limit and cpu >= cpu_limit - 0.5:
+        return f"CPU 時間の上限 ({cpu_limit:.0f} 秒) を超えたためカーネルを停止しました"
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        name = signal.Signals(signum).name if signum in signal.valid_signals() else str(signum)
+        return f"カーネルがシグナル {name} で強制終了しました (kernel killed)"
+    code = os.WEXITSTATUS(status)
+    return f"カーネルが終了しました (終了コード {code}: exit() / sys.exit() / os._exit())"
+
+
+def error_output(ename: str, message: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[message])
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with output caps and a clean stop when the kernel is lost."""
+
+    max_cell_output = Integer(
+        2 * 1024 * 1024, help="Bytes of output kept per cell; the rest is dropped"
+    ).tag(config=True)
+    probe_seconds = Float(10.0, help="How long a timed-out kernel has to answer again").tag(
+        config=True
+    )
+    cpu_limit = Float(0.0, help="The kernel's CPU-time cap, to explain a kernel death").tag(
+        config=True
+    )
+    guard = Bool(
+        True, help="Re-arm the kernel's test guard before each test cell, check it after"
+    ).tag(config=True)
+    guard_seconds = Float(10.0, help="How long the guard has to answer").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.problems = []
+        self.timings = {"kernel_start": None, "cells": [], "guard": 0.0}
+        self._stopped = None
+        self._cell_bytes: dict[int, int] = {}
+        self._cut: set[int] = set()
+        self._t0 = time.monotonic()
+        self._baseline_taken = False
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        finally:
+            if resources is not None:
+                report = resources.setdefault("dlgrader", {})
+                report["problems"] = list(self.problems)
+                report["timings"] = self.timings
+        return nb, resources
+
+    # -- output cap ----------------------------------------------------------------
+    @staticmethod
+    def _size(msg) -> int:
+        content = msg.get("content", {})
+        if "text" in content:
+            return len(content["text"])
+        if "data" in content:
+            return sum(len(str(value)) for value in content["data"].values())
+        if "traceback" in content:
+            return sum(len(line) for line in content["traceback"])
+        return 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        used = self._cell_bytes.get(cell_index, 0) + self._size(msg)
+        self._cell_bytes[cell_index] = used
+        if used > self.max_cell_output and msg["msg_type"] != "error":
+            if cell_index not in self._cut:
+                self._cut.add(cell_index)
+                limit = self.max_cell_output / 1024 / 1024
+                note = f"\n... 出力が {limit:.0f} MB を超えたため、以降の出力を省略しました ...\n"
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+                self.problems.append(f"{self._label(cell_index)}: 出力が多すぎるため省略しました")
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # -- kernel loss -----------------------------------------------------------------
+    def _label(self, index: int) -> str:
+        """A cell as the instructor knows it: its grade_id, else its position."""
+        try:
+            cell = self.nb.cells[index]
+        except (AttributeError, IndexError):
+            return f"セル {index}"
+        return cell.metadata.get("nbgrader", {}).get("grade_id") or f"セル {index}"
+
+    def _stop(self, reason: str) -> None:
+        self._stopped = reason
+        self.problems.append(reason)
+
+    def _mark_not_run(self, cell) -> None:
+        if cell.cell_type == "code" and nbgrader_utils.is_grade(cell):
+            cell.outputs = [
+                error_output(ABORT_ENAME, f"このセルは実行されませんでした: {self._stopped}")
+            ]
+
+    async def _responsive(self, seconds: float) -> bool:
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=remaining)
+            except Empty:
+                return False
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+
+    def _kill_kernel(self) -> None:
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - the kernel may already be gone
+            pass
+
+    def _kernel_gone_reason(self) -> str:
+        info = self.km.exit_info() if hasattr(self.km, "exit_info") else {}
+        return describe_exit(info, self.cpu_limit)
+
+    # -- test guard (see kernel_guard.py) ------------------------------------------
+    async def _async_guard_call(self, expression: str):
+        """Evaluate ``expression`` in the kernel as a user expression of a silent request.
+
+        User expressions bypass input and AST transformers and cell events. Returns the
+        Python value of the expression's text (a literal), or None when the kernel did
+        not answer it (an error, a replaced do_execute, a timeout).
+        """
+        msg_id = self.kc.execute(
+            "",
+            silent=True,
+            store_history=False,
+            user_expressions={"guard": expression},
+            allow_stdin=False,
+            stop_on_error=False,
+        )
+        deadline = time.monotonic() + self.guard_seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=remaining)
+            except Empty:
+                return None
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            result = msg.get("content", {}).get("user_expressions", {}).get("guard", {})
+            if result.get("status") != "ok":
+                return None
+            try:
+                return ast.literal_eval(result.get("data", {}).get("text/plain", ""))
+            except (ValueError, SyntaxError):
+                return None
+
+    def _guard_call(self, expression: str):
+        started = time.monotonic()
+        try:
+            return run_sync(self._async_guard_call)(expression)
+        finally:
+            self.timings["guard"] = round(self.timings["guard"] + time.monotonic() - started, 4)
+
+    def _tampered(self, cell, what: str, zero: bool) -> None:
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+        self.problems.append(f"{TAMPER_LABEL} ({name}): {what}")
+        if zero:
+            cell.outputs.append(error_output(TAMPER_ENAME, f"{TAMPER_MESSAGE} ({what})"))
+
+    def _arm(self, cell) -> tuple[str, dict | None]:
+        if not self._baseline_taken:
+            self._baseline_taken = True
+            self._guard_call("__import__('_dlcourse_guard').baseline()")
+        nonce = secrets.token_hex(16)
+        armed = self._guard_call(f"__import__('_dlcourse_guard').arm({nonce!r})")
+        try:
+            report = json.loads(armed) if isinstance(armed, str) else None
+        except ValueError:
+            report = None
+        if not report or report.get("nonce") != nonce:
+            return nonce, None
+        return nonce, report
+
+    def _check(self, cell, nonce: str, report: dict | None) -> None:
+        failed = any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+        answer = self._guard_call(f"__import__('_dlcourse_guard').verdict({nonce!r})")
+        try:
+            verdict = json.loads(answer) if isinstance(answer, str) else None
+        except ValueError:
+            verdict = None
+        if report is None:
+            self._tampered(cell, "採点用のガードが応答しません", zero=not failed)
+            return
+        if report["changed"]:
+            self._tampered(cell, "元に戻した: " + ", ".join(report["changed"][:8]), zero=False)
+        if not failed and not (verdict and verdict.get("completed")):
+            self._tampered(cell, "テストのセルが最後まで実行されませんでした", zero=True)
+        elif verdict and verdict.get("trace"):
+            self._tampered(cell, "テスト中に sys.settrace が設定されました", zero=False)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self.timings["kernel_start"] is None:
+            self.timings["kernel_start"] = round(time.monotonic() - self._t0, 3)
+        if self._stopped:
+            self._mark_not_run(cell)
+            return cell, resources
+        started = time.monotonic()
+        guarded = self.guard and cell.cell_type == "code"
+        is_test = guarded and nbgrader_utils.is_grade(cell)
+        if guarded and not self._baseline_taken and nbgrader_utils.is_solution(cell):
+            self._baseline_taken = True
+            self._guard_call("__import__('_dlcourse_guard').baseline()")
+        nonce, report = self._arm(cell) if is_test else (None, None)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            time.sleep(0.2)  # let the launcher record how the kernel ended
+            self._stop(f"{self._label(index)}: {self._kernel_gone_reason()}")
+            self._mark_not_run(cell)
+            return cell, resources
+        except CellTimeoutError:
+            # The interrupt after a timeout did not bring the kernel back to idle.
+            self._kill_kernel()
+            self._stop(f"{self._label(index)}: {UNRESPONSIVE}")
+            self._mark_not_run(cell)
+            return cell, resources
+        finally:
+            if cell.cell_type == "code":
+                self.timings["cells"].append([index, round(time.monotonic() - started, 3)])
+        errors = {
+            out.get("ename") for out in cell.get("outputs", []) if out.get("output_type") == "error"
+        }
+        if index not in self._cut and any(
+            CUT_MARK in out.get("text", "") for out in cell.get("outputs", [])
+        ):
+            self.problems.append(f"{self._label(index)}: 出力が多すぎるため省略しました")
+        for ename in sorted(errors & set(NOTEWORTHY)):
+            self.problems.append(f"{self._label(index)}: {NOTEWORTHY[ename]} ({ename})")
+        if is_test and not self._stopped:
+            self._check(cell, nonce, report)
+        timed_out = TIMEOUT_ENAME in errors
+        if timed_out:
+            self.problems.append(f"{self._label(index)}: 時間切れ ({self.timeout} 秒)")
+            alive = run_sync(self.km.is_alive)()
+            if not alive or not run_sync(self._responsive)(self.probe_seconds):
+                self._kill_kernel()
+                self._stop(f"{self._label(index)}: {UNRESPONSIVE}")
+        return cell, resources
