@@ -162,9 +162,10 @@ def plot_training_curves(
 
     ``history`` holds lists keyed ``train_loss``, ``test_loss``, ``train_accuracy``
     and ``test_accuracy`` (any of them may be missing), one value per epoch.
-    Returns the figure.
+    ``title`` goes above the loss panel (not above the figure: a widget shows
+    each panel as its own image). Returns the figure.
     """
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(7.8, 3.5))
     names = {"train": "訓練", "test": "テスト"}
     for split, label in names.items():
         for ax, key in [(ax_loss, f"{split}_loss"), (ax_acc, f"{split}_accuracy")]:
@@ -182,7 +183,7 @@ def plot_training_curves(
     if history.get("test_accuracy"):
         ax_acc.set_title(f"最終エポックのテスト正解率 {history['test_accuracy'][-1]:.3f}")
     if title:
-        fig.suptitle(title)
+        ax_loss.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -292,7 +293,7 @@ def draw_warmup(
     losses = run_warmup(step_fn, learning_rate, hidden_size, num_steps, progress=progress)
     if losses is None:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = plt.subplots(figsize=(3.9, 3.3))
     finite = [loss for loss in losses if np.isfinite(loss)]
     plot_loss_log(finite, ax=ax)
     if len(finite) < len(losses):

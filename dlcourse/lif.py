@@ -145,7 +145,7 @@ def _trace_title(trace_label: str, I: float, Vm) -> str:
     length = f"{TRACE_SETTINGS['T']:g} ms"
     # Plain text, as on the slider (電流 I): a mathtext title is parsed anew for
     # every value, about 200 ms per move on this machine.
-    return f"膜電位{trace_label} (I = {I:g} mA): {length} で {n_spikes} 回発火"
+    return f"膜電位{trace_label} (I = {I:g} mA)\n{length} で {n_spikes} 回発火"
 
 
 def _trace_ylim(Vm) -> tuple[float, float]:
@@ -183,7 +183,7 @@ def draw_lif(
         return None
     fixed = {"Cm": LIF_DEFAULTS["Cm"], "Vth": LIF_DEFAULTS["Vth"]}
 
-    fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(10.5, 3.8), width_ratios=[1, 1.25])
+    fig, (ax_if, ax_v) = plt.subplots(1, 2, figsize=(7.2, 3.6), width_ratios=[1, 1.25])
     plot_if_curve(ax_if, currents, rates, theory, label=points_label)
     relu = currents.clamp(min=0) / (fixed["Cm"] * fixed["Vth"])
     ax_if.plot(currents, relu, ":", color="0.4", label=r"ReLU: $\max(0, I)/(C_m V_{th})$")

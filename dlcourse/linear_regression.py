@@ -143,6 +143,66 @@ def sgd_runs(
     )
 
 
+@dataclass
+class _RunView:
+    """What :func:`plot_learning_rate_run` shows of one run after ``num_epochs``."""
+
+    learning_rate: float
+    train: np.ndarray  # (E,) the whole run
+    test: np.ndarray  # (E,)
+    diverged: bool
+    loss_title: str
+    predicted: np.ndarray | None  # (M, out); None when diverged
+    yy_title: str
+    yy_limits: tuple[float, float]
+
+
+def _run_view(runs: SGDRuns, learning_rate: float, num_epochs: int, r2_fn) -> _RunView:
+    k = runs.index(learning_rate)
+    train, test = runs.train_loss[k], runs.test_loss[k]
+    shown = train[:num_epochs]
+    diverged = not np.all(np.isfinite(shown)) or shown[-1] > 10 * shown[0]
+    loss_title = f"学習率 {runs.learning_rates[k]:g} の損失の推移"
+    predicted, yy_title = None, ""
+    observed = runs.Y_test.ravel()
+    low, high = float(observed.min()), float(observed.max())
+    if not diverged:
+        predicted = runs.predict_test(learning_rate, num_epochs)  # (M, out)
+        mse = float(np.mean((predicted - runs.Y_test) ** 2))
+        yy_title = f"テストデータ ({num_epochs} エポック後)\nMSE {mse:.4f}"
+        if r2_fn is not None:
+            r2 = call_student_function(
+                r2_fn,
+                torch.from_numpy(predicted.astype(np.float32)),
+                torch.from_numpy(runs.Y_test.astype(np.float32)),
+            )
+            if r2 is not None:
+                yy_title += f", $R^2$ {float(r2):.3f}"
+        # The same axes for every epoch of this run (its predictions, clipped to
+        # one span around the observed values): a slider move only moves points.
+        every = np.einsum("mi,eoi->emo", runs.X_test, runs.W[k]) + runs.b[k][:, None, :]
+        every = every[np.isfinite(every)]
+        span = high - low
+        every = np.clip(every, low - span, high + span)
+        low, high = min(low, float(every.min())), max(high, float(every.max()))
+    pad = 0.05 * (high - low)
+    return _RunView(
+        runs.learning_rates[k],
+        train,
+        test,
+        diverged,
+        loss_title,
+        predicted,
+        yy_title,
+        (low - pad, high + pad),
+    )
+
+
+def _shown(losses: np.ndarray) -> np.ndarray:
+    """A whole run's losses as drawn: a diverging run's only up to 1000 times its start."""
+    return np.where(np.isfinite(losses) & (losses < 1e3 * losses[0]), losses, np.nan)
+
+
 def plot_learning_rate_run(
     runs: SGDRuns,
     learning_rate: float = DEFAULT_LEARNING_RATE,
@@ -151,27 +211,28 @@ def plot_learning_rate_run(
 ):
     """The loss curves of one run (left) and its test-set y-y plot after ``num_epochs`` (right).
 
-    ``r2_fn(y_pred, y_true)`` (float32 tensors) gives the R² in the title;
-    it goes through :func:`call_student_function`, so an unimplemented
-    exercise only prints a message. Returns the figure.
+    The loss panel shows the first ``num_epochs`` epochs in colour over the
+    whole run in grey. ``r2_fn(y_pred, y_true)`` (float32 tensors) gives the R²
+    in the title; it goes through :func:`call_student_function`, so an
+    unimplemented exercise only prints a message. Returns the figure.
     """
-    k = runs.index(learning_rate)
-    epochs = np.arange(1, num_epochs + 1)
-    train = runs.train_loss[k, :num_epochs]
-    test = runs.test_loss[k, :num_epochs]
-    diverged = not np.all(np.isfinite(train)) or train[-1] > 10 * train[0]
+    view = _run_view(runs, learning_rate, num_epochs, r2_fn)
+    epochs = np.arange(1, len(view.train) + 1)
 
-    fig, (ax_loss, ax_yy) = plt.subplots(1, 2, figsize=(10, 4.2))
-    ax_loss.plot(epochs, train, label="訓練 (エポック平均)")
-    ax_loss.plot(epochs, test, label="テスト (エポック終了時)")
+    fig, (ax_loss, ax_yy) = plt.subplots(1, 2, figsize=(7.5, 3.7))
+    ax_loss.plot(epochs[:num_epochs], view.train[:num_epochs], label="訓練 (エポック平均)")
+    ax_loss.plot(epochs[:num_epochs], view.test[:num_epochs], label="テスト (エポック終了時)")
+    for values in (view.train, view.test):  # the whole run, under the curves so far
+        ax_loss.plot(epochs, _shown(values), color="0.8", lw=1, zorder=1.9)
+    ax_loss.axvline(num_epochs, color="0.4", ls=":", lw=1)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("エポック")
     ax_loss.set_ylabel("MSE (対数目盛)")
-    ax_loss.set_title(f"学習率 {runs.learning_rates[k]:g} の損失の推移")
+    ax_loss.set_title(view.loss_title)
     ax_loss.grid(True, alpha=0.3)
-    ax_loss.legend()
+    ax_loss.legend(fontsize=9)
 
-    if diverged:
+    if view.diverged:
         ax_yy.text(
             0.5,
             0.5,
@@ -182,22 +243,55 @@ def plot_learning_rate_run(
             transform=ax_yy.transAxes,
         )
         ax_yy.set_axis_off()
+        fig.tight_layout()
         return fig
 
-    predicted = runs.predict_test(learning_rate, num_epochs)  # (M, out)
-    plot_observed_vs_predicted(ax_yy, runs.Y_test, predicted, color="tab:orange")
-    mse = float(np.mean((predicted - runs.Y_test) ** 2))
-    title = f"テストデータ ({num_epochs} エポック後): MSE {mse:.4f}"
-    if r2_fn is not None:
-        r2 = call_student_function(
-            r2_fn,
-            torch.from_numpy(predicted.astype(np.float32)),
-            torch.from_numpy(runs.Y_test.astype(np.float32)),
-        )
-        if r2 is not None:
-            title += f", $R^2$ {float(r2):.3f}"
-    ax_yy.set_title(title)
+    plot_observed_vs_predicted(ax_yy, runs.Y_test, view.predicted, color="tab:orange")
+    ax_yy.set(xlim=view.yy_limits, ylim=view.yy_limits)
+    ax_yy.set_aspect("equal", adjustable="box")  # fixed limits: a square panel
+    ax_yy.set_axisbelow(True)  # the grid under the points
+    ax_yy.set_title(view.yy_title)
     fig.tight_layout()
+    return fig
+
+
+def update_learning_rate_run(
+    fig,
+    runs: SGDRuns,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    num_epochs: int = DEFAULT_EPOCHS,
+    r2_fn: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
+):
+    """Give a :func:`plot_learning_rate_run` figure a new run or epoch in place.
+
+    The widget's fast path. Returns ``fig``, or ``None`` when the y-y panel
+    would change between a plot and the divergence message (then the widget
+    draws anew).
+    """
+    view = _run_view(runs, learning_rate, num_epochs, r2_fn)
+    ax_loss, ax_yy = fig.axes
+    if view.diverged == ax_yy.axison:
+        return None
+    train, test, whole_train, whole_test, marker = ax_loss.lines
+    epochs = np.arange(1, len(view.train) + 1)
+    train.set_data(epochs[:num_epochs], view.train[:num_epochs])
+    test.set_data(epochs[:num_epochs], view.test[:num_epochs])
+    if ax_loss.get_title() != view.loss_title:  # another run
+        whole_train.set_ydata(_shown(view.train))
+        whole_test.set_ydata(_shown(view.test))
+        ax_loss.set_title(view.loss_title)
+        ax_loss.relim()
+        ax_loss.autoscale_view()
+    marker.set_xdata([num_epochs, num_epochs])
+    if not view.diverged:
+        observed, predicted = runs.Y_test.ravel(), view.predicted.ravel()
+        ax_yy.collections[0].set_offsets(np.column_stack([observed, predicted]))
+        finite = predicted[np.isfinite(predicted)]
+        low = min(observed.min(), finite.min(initial=observed.min()))
+        high = max(observed.max(), finite.max(initial=observed.max()))
+        ax_yy.lines[0].set_data([low, high], [low, high])
+        ax_yy.set(xlim=view.yy_limits, ylim=view.yy_limits)
+        ax_yy.set_title(view.yy_title)
     return fig
 
 
@@ -219,6 +313,9 @@ def learning_rate_widget(
     def draw(learning_rate: float, num_epochs: int):
         return plot_learning_rate_run(runs, learning_rate, num_epochs, r2_fn)
 
+    def update(fig, learning_rate: float, num_epochs: int):
+        return update_learning_rate_run(fig, runs, learning_rate, num_epochs, r2_fn)
+
     controls = {
         "learning_rate": widgets.SelectionSlider(
             options=list(LEARNING_RATES),
@@ -229,4 +326,4 @@ def learning_rate_widget(
         ),
         "num_epochs": int_slider(DEFAULT_EPOCHS, 1, MAX_EPOCHS, 1, "エポック数"),
     }
-    return interactive_figure(draw, controls, per_row=2)
+    return interactive_figure(draw, controls, per_row=2, update=update)

@@ -143,9 +143,9 @@ def draw_boundary(
         with torch.no_grad():
             correct = int((model(X).argmax(dim=1) == y).sum())
     fig, (ax_map, ax_loss) = plt.subplots(
-        1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.15, 1]}
+        1, 2, figsize=(7.4, 3.7), gridspec_kw={"width_ratios": [1.15, 1]}
     )
-    plot_decision_regions(model, X, y, ax=ax_map, title=f"{label}: 正解率 {correct / len(y):.1%}")
+    plot_decision_regions(model, X, y, ax=ax_map, title=f"{label}\n正解率 {correct / len(y):.1%}")
     ax_loss.plot(losses)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("ステップ")

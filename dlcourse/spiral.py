@@ -248,7 +248,7 @@ def draw_spiral_training(
     train_acc, test_acc = history[-1]
 
     fig, (ax_map, ax_acc) = plt.subplots(
-        1, 2, figsize=(9.6, 4.3), gridspec_kw={"width_ratios": [1.05, 1]}
+        1, 2, figsize=(7.6, 3.8), gridspec_kw={"width_ratios": [1.05, 1]}
     )
     plot_decision_map(
         predict_grid(net),

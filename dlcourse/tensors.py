@@ -37,7 +37,7 @@ def plot_affine_grid(affine_fn: AffineFn, W: torch.Tensor, b: torch.Tensor):
     mapped = mapped.detach().reshape(lines.shape)
     origin = call_student_function(affine_fn, torch.zeros(1, 2), W, b)[0].detach()
 
-    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    fig, ax = plt.subplots(figsize=(3.9, 3.9))
     for line in lines:
         ax.plot(line[:, 0], line[:, 1], color="0.8", lw=0.8)
     for i, line in enumerate(mapped):

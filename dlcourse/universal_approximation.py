@@ -106,7 +106,7 @@ def plot_fit(ax, x, y_hat, target: Target | None = None, x_train=None, y_train=N
 
 def plot_approximation(x, relu_acts, y_hat, target=None, x_train=None, y_train=None, title=None):
     """Two panels: the ReLU basis functions, and the approximation with the target."""
-    fig, (ax_basis, ax_fit) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax_basis, ax_fit) = plt.subplots(1, 2, figsize=(7.8, 3.4))
     plot_basis(ax_basis, x, relu_acts)
     plot_fit(ax_fit, x, y_hat, target, x_train, y_train)
     ax_fit.set_title(title or "ReLU の重み付き和による近似")
@@ -191,8 +191,18 @@ def _three_relus_data(v1: float, v2: float, v3: float, c: float):
     return x, parts, total, labels, slopes
 
 
+def _three_relus_ylim(parts, total) -> tuple[float, float]:
+    """The lines' range, widened to even numbers (with room for the slope labels).
+
+    Coarse steps: most slider moves keep the axes (and only the lines are redrawn).
+    """
+    values = torch.stack([*parts, total])
+    low, high = float(values.min()) - 0.5, float(values.max()) + 1.0
+    return 2 * math.floor(low / 2), 2 * math.ceil(high / 2)
+
+
 def _three_relus_title(c: float) -> str:
-    return f"3 個の ReLU の重み付き和 (出力層のバイアス $c$ = {c:g})"
+    return f"3 個の ReLU の重み付き和\n(出力層のバイアス $c$ = {c:g})"
 
 
 def draw_three_relus(v1: float = 1.0, v2: float = -2.0, v3: float = 1.0, c: float = 0.0):
@@ -202,7 +212,7 @@ def draw_three_relus(v1: float = 1.0, v2: float = -2.0, v3: float = 1.0, c: floa
     pieces is labelled with its slope (the running sum of the weights).
     """
     x, parts, total, labels, slopes = _three_relus_data(v1, v2, v3, c)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(3.9, 3.6))
     for part, label in zip(parts, labels, strict=True):
         ax.plot(x, part, lw=1, ls="--", label=label)
     ax.plot(x, total, color="black", lw=2.5, label="和 (出力)")
@@ -210,6 +220,7 @@ def draw_three_relus(v1: float = 1.0, v2: float = -2.0, v3: float = 1.0, c: floa
         ax.annotate(text, point, textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
     for t in TENT_KINKS:
         ax.axvline(t, color="0.85", lw=0.8, zorder=0)
+    ax.set_ylim(*_three_relus_ylim(parts, total))
     ax.set_xlabel("$x$")
     ax.set_title(_three_relus_title(c))
     ax.legend(fontsize=7, loc="upper left")
@@ -228,8 +239,7 @@ def update_three_relus(fig, v1: float, v2: float, v3: float, c: float):
     for annotation, (text, point) in zip(ax.texts, slopes, strict=True):
         annotation.set_text(text)
         annotation.xy = point
-    ax.relim()
-    ax.autoscale_view()
+    ax.set_ylim(*_three_relus_ylim(parts, total))
     ax.set_title(_three_relus_title(c))
     return fig
 

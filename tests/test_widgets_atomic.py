@@ -17,6 +17,7 @@ from dlcourse.widgets import (
     HANDLE_COLOR,
     button_figure,
     describe_figure,
+    figure_html,
     float_slider,
     int_slider,
     interactive_figure,
@@ -29,6 +30,16 @@ IMG = re.compile(
     r'<img class="dlcourse-figure" alt="(?P<alt>[^"]+)" width="(?P<w>\d+)" height="(?P<h>\d+)"'
     r'[^>]*src="data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)">'
 )
+FIGURES = re.compile(r'<div class="dlcourse-figures" [^>]*>(?P<images>(?:<img [^>]*>)+)</div>')
+
+
+def images(picture: str) -> list[re.Match]:
+    """The ``<img>`` elements of one picture (one per panel), checked to be all it holds."""
+    match = FIGURES.fullmatch(picture)
+    assert match, picture[:300]
+    found = list(IMG.finditer(match["images"]))
+    assert "".join(m[0] for m in found) == match["images"], match["images"][:300]
+    return found
 
 
 use_japanese_font()
@@ -57,8 +68,7 @@ def test_a_slider_move_replaces_the_picture_in_one_update():
     slider.value = 1.4
     assert len(pictures) == 2, "one update of the picture per move"
     assert messages == [], "nothing printed: the Output is not touched (no clear_output)"
-    match = IMG.fullmatch(pictures[-1])
-    assert match, pictures[-1][:200]
+    [match] = images(pictures[-1])
     assert base64.b64decode(match["png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert (match["w"], match["h"]) == ("200", "150")
     assert match["alt"] == "図: 直線 (τ = 1.4) (横軸 時刻 (ms)、縦軸 V_m)。設定: 傾き a = 1.40"
@@ -203,4 +213,164 @@ def test_three_relus_widget_updates_its_figure_in_place():
     assert texts == [(t.get_text(), t.xy) for t in fresh_ax.texts]
     legend = [t.get_text() for t in kept_ax.get_legend().get_texts()]
     assert legend == [t.get_text() for t in fresh_ax.get_legend().get_texts()]
+    plt.close("all")
+
+
+def png_pixels(match: re.Match):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(match["png"]))).convert("RGB"))
+
+
+def test_two_panels_are_two_images_that_wrap():
+    """Side-by-side panels: one image each (cut between them), with its own alt."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 2), dpi=50)
+    left.plot([0, 1], [0, 1])
+    left.set(title="左のグラフ", ylabel="縦")
+    right.plot([0, 1], [1, 0])
+    right.set(title="右のグラフ", ylabel="損失")
+    fig.tight_layout()
+    html = figure_html(fig, "a = 1")
+    first, second = images(html)
+    assert 'style="display: flex; flex-wrap: wrap;' in html
+    assert first["alt"] == "図: 左のグラフ (縦軸 縦)。設定: a = 1"
+    assert second["alt"] == "図: 右のグラフ (縦軸 損失)。設定: a = 1"
+    assert int(first["w"]) + int(second["w"]) == 300
+    assert first["h"] == second["h"] == "100"
+    assert png_pixels(first).shape == (100, int(first["w"]), 3)
+    # The cut lies in the gap: the right image starts left of the right panel's labels.
+    right_x0 = right.get_tightbbox().x0
+    assert left.get_tightbbox().x1 <= int(first["w"]) <= right_x0
+    # A title across both panels keeps the figure in one image.
+    fig, axes = plt.subplots(1, 2, figsize=(6, 2), dpi=50)
+    fig.suptitle("全体の題")
+    assert len(images(figure_html(fig))) == 1
+
+
+def _moves(box):
+    """Every slider of a widget box, in its rows."""
+    return [
+        control
+        for row in box.children[:-1]
+        for control in row.children
+        if isinstance(control, widgets.IntSlider | widgets.FloatSlider)
+    ]
+
+
+def _slider_widgets():
+    import torch
+    import torch.nn.functional as F
+
+    from dlcourse.iris import load_iris_arrays
+    from dlcourse.lif import exact_lif_trace, lif_widget
+    from dlcourse.linear_regression import learning_rate_widget
+    from dlcourse.logistic_regression import decision_region_widget
+    from dlcourse.tensors import affine_widget
+    from dlcourse.universal_approximation import three_relus_widget
+
+    def rate(I, Rm, Cm, Vth, tau_ref):
+        return torch.as_tensor(I).clamp(min=0) / (Rm * Cm * Vth + tau_ref)
+
+    data, species = load_iris_arrays()
+    X, Y = data[:, :3], data[:, 3:]
+    Xt, yt = torch.from_numpy(data), torch.from_numpy(species)
+    return {
+        "01": lambda: affine_widget(F.linear),
+        "02": lambda: learning_rate_widget(X[1::2], X[::2], Y[1::2], Y[::2], lambda p, t: 0.5),
+        "03": lambda: decision_region_widget(Xt[1::2], yt[1::2], Xt[::2], yt[::2]),
+        "06": three_relus_widget,
+        "08": lambda: lif_widget(None, rate, exact_lif_trace),
+    }
+
+
+@pytest.mark.parametrize("chapter", ["01", "02", "03", "06", "08"])
+def test_a_partial_redraw_has_the_pixels_of_a_full_one(chapter):
+    """After each slider move, the picture sent equals a full draw of the same figure.
+
+    A move redraws only the changed artists (and those above them) over the
+    kept background; a full draw of the kept figure must give the same pixels.
+    """
+    import numpy as np
+
+    from dlcourse.widgets import render_figure
+
+    box = _slider_widgets()[chapter]()
+    area = box.children[-1]
+    sliders = _moves(box)
+    partial = 0
+    for move in range(4):
+        slider = sliders[move % len(sliders)]
+        step = slider.step if slider.value + slider.step <= slider.max else -slider.step
+        slider.value = slider.value + step
+        frame = area.figure._dlcourse_frame
+        partial += bool(frame.dynamic)
+        sent = np.concatenate([png_pixels(match) for match in images(area.picture.value)], axis=1)
+        area.figure._dlcourse_frame = None  # forget the background: draw everything
+        full, _ = render_figure(area.figure)
+        assert sent.shape == full.shape
+        differ = int((sent != full).any(axis=2).sum())
+        assert differ == 0, f"move {move}: {differ} pixels differ from a full draw"
+    assert partial, "no move took the partial path"
+    plt.close("all")
+
+
+def test_learning_rate_widget_updates_its_figure_in_place():
+    """Chapter 02's fast path: curves, marker, points, limits and titles as a new drawing."""
+    import numpy as np
+
+    from dlcourse.iris import load_iris_arrays
+    from dlcourse.linear_regression import learning_rate_widget, plot_learning_rate_run, sgd_runs
+
+    data, _ = load_iris_arrays()
+    split = data[1::2, :3], data[::2, :3], data[1::2, 3:], data[::2, 3:]
+    box = learning_rate_widget(*split, r2_fn=lambda p, t: 0.5)
+    area = box.children[-1]
+    kept = area.figure
+    rate, epochs = box.children[0].children
+    rate.value, epochs.value = 0.01, 37
+    assert area.figure is kept and plt.get_fignums() == []
+    fresh = plot_learning_rate_run(sgd_runs(*split), 0.01, 37, lambda p, t: 0.5)
+    for kept_ax, fresh_ax in zip(kept.axes, fresh.axes, strict=True):
+        assert kept_ax.get_title() == fresh_ax.get_title()
+        assert kept_ax.get_xlim() == pytest.approx(fresh_ax.get_xlim())
+        assert kept_ax.get_ylim() == pytest.approx(fresh_ax.get_ylim())
+        for kept_line, fresh_line in zip(kept_ax.lines, fresh_ax.lines, strict=True):
+            np.testing.assert_allclose(kept_line.get_xydata(), fresh_line.get_xydata())
+    np.testing.assert_allclose(
+        kept.axes[1].collections[0].get_offsets(), fresh.axes[1].collections[0].get_offsets()
+    )
+    rate.value = 0.02  # diverges: the y-y panel becomes a message, drawn anew
+    assert area.figure is not kept and not area.figure.axes[1].axison
+    plt.close("all")
+
+
+def test_decision_region_widget_updates_its_figure_in_place():
+    """Chapter 03's fast path: regions, loss curves, marker and title as a new drawing."""
+    import numpy as np
+    import torch
+
+    from dlcourse.iris import load_iris_arrays
+    from dlcourse.logistic_regression import decision_region_widget, plot_region_epoch, region_state
+
+    data, species = load_iris_arrays()
+    X, y = torch.from_numpy(data), torch.from_numpy(species)
+    split = X[1::2], y[1::2], X[::2], y[::2]
+    box = decision_region_widget(*split)
+    area = box.children[-1]
+    kept = area.figure
+    kind, epoch = box.children[0].children
+    epoch.value = 7
+    kind.value = "sigmoid"
+    assert area.figure is kept and plt.get_fignums() == []
+    fresh = plot_region_epoch(region_state(*split), "sigmoid", 7)
+    for kept_ax, fresh_ax in zip(kept.axes, fresh.axes, strict=True):
+        assert kept_ax.get_title() == fresh_ax.get_title()
+        assert kept_ax.get_ylim() == pytest.approx(fresh_ax.get_ylim())
+        for kept_line, fresh_line in zip(kept_ax.lines, fresh_ax.lines, strict=True):
+            np.testing.assert_allclose(kept_line.get_xydata(), fresh_line.get_xydata())
+    kept_regions = kept.axes[0].images[0].get_array()
+    assert (kept_regions == fresh.axes[0].images[0].get_array()).all()
     plt.close("all")

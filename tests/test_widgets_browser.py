@@ -3,7 +3,9 @@
 Real Chromium through Playwright, offline, on the book that conftest.py's
 `built` makes (the same browser set-up as test_browser.py). For each widget:
 every control inside the viewport and visible, slider tracks at least
-MIN_TRACK_PX wide on the desktop, the figure no wider than the page; every
+MIN_TRACK_PX wide on the desktop, the figure no wider than the page and each
+of its images (one per panel) at MIN_FIGURE_SCALE of its natural size or more,
+the panels side by side on the desktop; every
 slider handle named by its visible label with its readout as aria-valuetext
 (also after a keyboard step); every figure with a Japanese alt that names it
 and the controls' values; the course's own control colours at WCAG AA
@@ -24,6 +26,12 @@ MIN_TRACK_PX = 150
 TEXT_CONTRAST = 4.5  # WCAG 1.4.3
 CONTROL_CONTRAST = 3.0  # WCAG 1.4.11
 SCHEMA_NOTICE = "allowUnionTypes"
+# A figure image shown at less than this share of its natural size has
+# unreadable labels: the PNGs are drawn at 100 dpi, so 10 pt tick labels are
+# 13.9 px tall in the image and at >= 90 % >= 12.5 CSS px, above the 12 px of
+# Lighthouse's "legible font sizes" audit for phones. (A two-panel figure as
+# one image was shown at 34 % on a phone: 4.7 px.)
+MIN_FIGURE_SCALE = {"phone": 0.9, "desktop": 0.85}
 
 # Measured in the page: geometry, names and colours of every widget's parts.
 WIDGET_REPORT = """(selector) => {
@@ -91,6 +99,8 @@ WIDGET_REPORT = """(selector) => {
         const images = [...area.querySelectorAll("img")].map((img) => ({
             alt: img.getAttribute("alt"),
             complete: img.complete && img.naturalWidth > 0,
+            naturalWidth: img.naturalWidth,
+            top: img.getBoundingClientRect().top,
             ...box(img),
         }));
         return {area: box(area), controls, sliders, buttons, images};
@@ -179,6 +189,14 @@ def widget_problems(page_name: str, widgets: list[dict], viewport: str) -> list[
                 problems.append(f"{where}: figure alt {alt!r}")
             if image["right"] > width or image["width"] > widget["area"]["width"] + 1:
                 problems.append(f"{where}: figure {image['width']:.0f} px wide, too wide")
+            scale = image["width"] / image["naturalWidth"]
+            if scale < MIN_FIGURE_SCALE[viewport]:
+                problems.append(
+                    f"{where}: figure {image['naturalWidth']} px shown at {image['width']:.0f} px"
+                    f" ({scale:.0%} < {MIN_FIGURE_SCALE[viewport]:.0%}): labels too small"
+                )
+        if viewport == "desktop" and len({round(image["top"]) for image in figures}) > 1:
+            problems.append(f"{where}: the panels of the figure are not side by side")
     return problems
 
 

@@ -35,18 +35,21 @@ TARGET_MS = 150
 # Installed before each move: resolves with the milliseconds from the next
 # keydown/click inside the widget to the decoded new picture.
 WATCH = """(widget) => {
-    const picture = () => widget.querySelector("img.dlcourse-figure, img");
-    const before = picture() && picture().getAttribute("src");
+    // A figure may be several images (one per panel): all of them are new at once.
+    const pictures = () => [...widget.querySelectorAll("img.dlcourse-figure")];
+    const sources = () => pictures().map((img) => img.getAttribute("src")).join(" ");
+    const before = sources();
     window.__redraw = new Promise((resolve) => {
         let start = null;
         const begin = () => { start = start ?? performance.now(); };
         widget.addEventListener("keydown", begin, {capture: true, once: true});
         widget.addEventListener("click", begin, {capture: true, once: true});
         const check = () => {
-            const img = picture();
-            if (start === null || !img || img.getAttribute("src") === before) return false;
+            const images = pictures();
+            if (start === null || !images.length || sources() === before) return false;
             observer.disconnect();
-            img.decode().catch(() => null).then(() => resolve(performance.now() - start));
+            Promise.all(images.map((img) => img.decode().catch(() => null)))
+                .then(() => resolve(performance.now() - start));
             return true;
         };
         const observer = new MutationObserver(check);
