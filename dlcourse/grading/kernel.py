@@ -255,7 +255,9 @@ class SandboxKernelManager(AsyncKernelManager):
             "exit_report": str(work / f"exit-{self.launches}.json"),
         }
         (work / "limits.json").write_text(json.dumps(limits), encoding="utf-8")
-        launcher = str(Path(__file__).with_name("sandbox.py"))
+        # With a kernel template up (see template.py), a stub asks it for the kernel.
+        stub = os.environ.get("DLCOURSE_KERNEL_TEMPLATE")
+        launcher = str(Path(__file__).with_name("template_stub.py" if stub else "sandbox.py"))
         return [
             sys.executable,
             "-S",

@@ -30,6 +30,10 @@ from pathlib import Path
 
 def serve() -> None:
     """The server's loop (``python -m dlcourse.grading.server``)."""
+    from dlcourse.grading.template import TemplateProcess
+
+    # The kernel template imports the kernels' modules while this process imports nbgrader.
+    template = TemplateProcess()
     import nbgrader.apps.autogradeapp  # noqa: F401 - preloaded for the children
     import nbgrader.converters  # noqa: F401
 
@@ -41,6 +45,7 @@ def serve() -> None:
     # A coordinator that dies (or is killed) takes its server, the grading child and the
     # kernel with it: each of them gets SIGKILL when its parent goes.
     die_with_parent()
+    template.wait_ready()
     requests = sys.stdin.buffer
     answers = sys.stdout.buffer
     answers.write(b'{"ready": true}\n')
@@ -75,6 +80,7 @@ def serve() -> None:
                 continue
         answers.write(json.dumps({"status": status}).encode() + b"\n")
         answers.flush()
+    template.stop()
 
 
 class ServerDiedError(RuntimeError):
