@@ -154,10 +154,11 @@ def test_kernels_come_from_the_template_and_share_nothing(tpl, tmp_path):
 
 
 PROBE = (
-    "import sys, os, json, signal, torch, numpy, matplotlib\n"
+    "import sys, os, json, signal, tempfile, torch, numpy, matplotlib\n"
     "a = torch.randn(256, 256); b = numpy.random.rand(256, 256)\n"
     "ok = bool(torch.isfinite(a @ a).all()) and bool(numpy.isfinite(b @ b).all())\n"
-    "print(json.dumps({'path': sys.path, 'argv': sys.argv, 'cwd': os.getcwd(),"
+    "print(json.dumps({'path': sys.path, 'argv': sys.argv + sys.orig_argv, 'cwd': os.getcwd(),"
+    " 'tmp': tempfile.gettempdir(),"
     " 'threads': torch.get_num_threads(), 'ok': ok, 'backend': matplotlib.get_backend(),"
     " 'bytecode': sys.dont_write_bytecode, 'main': sys.modules['__main__'].__name__,"
     " 'sigint': str(signal.getsignal(signal.SIGINT)),"
@@ -173,6 +174,7 @@ def probe(jobdir: Path) -> dict:
     finally:
         kernel.stop()
     state["cwd"] = os.path.relpath(state["cwd"], jobdir)
+    state["tmp"] = os.path.relpath(state["tmp"], jobdir)
     state["argv"] = [arg.replace(str(jobdir), "JOB") for arg in state["argv"]]
     return state
 

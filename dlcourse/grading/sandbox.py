@@ -406,6 +406,8 @@ def launch(limits: dict, command: list[str], start=None, control=None) -> int:
     if pid == 0:
         os.close(ready_write)
         os.close(status_read)
+        if control is not None:
+            os.close(control.fileno())  # the stub's socket stays with the launcher
         in_cgroup = os.read(ready_read, 1) == b"c"  # else cap by RLIMIT_NPROC
         os.close(ready_read)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -212,7 +212,7 @@ def _kernel_child(conn: socket.socket, key: tuple[int, int], served: dict, tail:
     os.environ.update(env)
 
     def start() -> None:
-        _become_kernel(command, tail, conn.fileno())
+        _become_kernel(command, tail)
 
     code = sandbox.launch(request["limits"], command, start=start, control=conn)
     try:
@@ -222,12 +222,13 @@ def _kernel_child(conn: socket.socket, key: tuple[int, int], served: dict, tail:
     return code
 
 
-def _become_kernel(command: list[str], tail: list[str], conn_fd: int) -> None:
+def _become_kernel(command: list[str], tail: list[str]) -> None:
     """In the confined kernel process: what ``python -m ipykernel_launcher`` would do."""
     import atexit
     import runpy
+    import tempfile
 
-    os.close(conn_fd)
+    tempfile.tempdir = None  # found again from the kernel's TMPDIR
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a new interpreter
     # fork copies numpy's global RandomState and torch's default generator (seeded once,
     # in the template); the standard library's random reseeds itself after a fork.
@@ -240,6 +241,7 @@ def _become_kernel(command: list[str], tail: list[str], conn_fd: int) -> None:
     sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     sys.path[:] = [os.getcwd(), *tail]
     sys.argv = [command[0], *command[3:]]
+    sys.orig_argv = list(command)
     try:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
     finally:
