@@ -22,7 +22,8 @@ exits 1 when a test fails or a cell raises. Needs Jupyter, not nbgrader.
 GRADER_COMMANDS = ("grade", "report", "formgrader")
 
 
-def _positive(value: str) -> int:
+def positive_int(value: str) -> int:
+    """argparse type of the course's commands: an integer of at least 1."""
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("1 以上を指定してください (must be >= 1)")
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive_int,
         default=600,
         help="セルごとの制限時間 [秒] (per-cell timeout; default: %(default)s)",
     )

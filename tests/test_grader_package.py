@@ -126,3 +126,16 @@ def test_import_contracts_are_kept():
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "4 kept, 0 broken" in done.stdout, done.stdout[-3000:]
+
+
+def test_notebooks_install_only_the_teaching_package():
+    """Colab's first cell and Binder's postBuild install dlcourse from the root, never the
+    grader (it would pull nbgrader onto students' machines)."""
+    installs = []
+    for path in sorted((ROOT / "book").glob("*.ipynb")) + sorted(ROOT.glob("exercises/*/*.ipynb")):
+        text = path.read_text(encoding="utf-8")
+        installs += [(path.name, line) for line in text.split("\\n") if "pip install" in line]
+    installs.append(("postBuild", (ROOT / "binder" / "postBuild").read_text(encoding="utf-8")))
+    assert len(installs) >= 17, installs  # 8 chapters, 8 exercises, Binder
+    for name, line in installs:
+        assert "grader" not in line, f"{name} installs the grader: {line}"

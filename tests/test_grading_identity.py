@@ -69,6 +69,22 @@ def normalized(path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # execution timestamps
+        # How the kernel cuts a print into stream messages depends on timing: print("a")
+        # may arrive as "a\n" or as "a" then "\n". Joined, consecutive streams are equal.
+        merged = []
+        for out in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                out.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == out.name
+            ):
+                previous.text += out.text
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell.outputs = merged
     # Saved ipywidgets state: a dict keyed by random model ids, in creation order.
     nb.metadata.pop("widgets", None)
     return re.sub(r"\b[0-9a-f]{32}\b", "<widget model id>", nbformat.writes(nb))

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from dlcourse.cli import positive_int
+
 DESCRIPTION = """\
 講座の採点ツール (the course's grader, for instructors). grade / report / formgrader は
 コースのルート (nbgrader_config.py のあるフォルダ) で実行します。学生の提出前の確認は
@@ -34,13 +36,6 @@ answer beside it, MathJax served locally; open the URL it prints.
 """
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("1 以上を指定してください (must be >= 1)")
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlgrader",
@@ -58,25 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", metavar="ASSIGNMENT", help="課題名 (e.g. 01_tensors)")
     grade.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="並列数 (parallel workers; default: number of cores = %(default)s)",
     )
     grade.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive_int,
         help="セルごとの制限時間 [秒] (per-cell timeout; default: Execute.timeout of the course)",
     )
     grade.add_argument(
         "--memory",
-        type=_positive,
+        type=positive_int,
         default=2048,
         metavar="MB",
         help="カーネルのメモリ上限 [MB] (kernel memory cap; default: %(default)s)",
     )
     grade.add_argument(
         "--cpu",
-        type=_positive,
+        type=positive_int,
         metavar="S",
         help="カーネルの CPU 時間の上限 [秒] (kernel CPU-time cap; default: 10 x timeout)",
     )
@@ -121,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=FORMGRADER_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    formgrader.add_argument("--port", type=_positive, default=8888, help="%(default)s")
+    formgrader.add_argument("--port", type=positive_int, default=8888, help="%(default)s")
     formgrader.add_argument("--ip", default="127.0.0.1", help="待ち受けるアドレス (%(default)s)")
 
     return parser
