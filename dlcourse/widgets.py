@@ -351,11 +351,15 @@ def figure_html(figure: Any, settings: str = "") -> str:
         alt = describe_axes(axes) + (f"。設定: {settings}" if settings else "")
         data = base64.b64encode(buffer.getvalue()).decode("ascii")
         width = right - left
+        # The image fills a flex item of its own: an <img> with a width of 100 %
+        # adds no minimum width to the page (one with a width would: 390 px on
+        # a 358 px phone column), and the item holds the flex sizes.
         images.append(
-            f'<img class="dlcourse-figure" alt="{html.escape(alt)}" width="{width}"'
-            f' height="{height}" style="flex: {width} 1 {round(STACK_SHARE * width)}px;'
-            f' min-width: 0; max-width: {width}px; height: auto"'
-            f' src="data:image/png;base64,{data}">'
+            f'<div style="flex: {width} 1 {round(STACK_SHARE * width)}px; min-width: 0;'
+            f' max-width: {width}px"><img class="dlcourse-figure" alt="{html.escape(alt)}"'
+            f' width="{width}" height="{height}"'
+            ' style="display: block; width: 100%; height: auto"'
+            f' src="data:image/png;base64,{data}"></div>'
         )
     return (
         '<div class="dlcourse-figures" style="display: flex; flex-wrap: wrap;'

@@ -30,15 +30,16 @@ IMG = re.compile(
     r'<img class="dlcourse-figure" alt="(?P<alt>[^"]+)" width="(?P<w>\d+)" height="(?P<h>\d+)"'
     r'[^>]*src="data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)">'
 )
-FIGURES = re.compile(r'<div class="dlcourse-figures" [^>]*>(?P<images>(?:<img [^>]*>)+)</div>')
+PANEL = r'<div style="flex: \d+ 1 \d+px; min-width: 0; max-width: \d+px"><img [^>]*></div>'
+FIGURES = re.compile(rf'<div class="dlcourse-figures" [^>]*>(?P<panels>(?:{PANEL})+)</div>')
 
 
 def images(picture: str) -> list[re.Match]:
     """The ``<img>`` elements of one picture (one per panel), checked to be all it holds."""
     match = FIGURES.fullmatch(picture)
     assert match, picture[:300]
-    found = list(IMG.finditer(match["images"]))
-    assert "".join(m[0] for m in found) == match["images"], match["images"][:300]
+    found = list(IMG.finditer(match["panels"]))
+    assert len(found) == len(re.findall(PANEL, match["panels"])), match["panels"][:300]
     return found
 
 
