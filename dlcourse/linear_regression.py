@@ -154,7 +154,8 @@ class _RunView:
     loss_title: str
     predicted: np.ndarray | None  # (M, out); None when diverged
     yy_title: str
-    yy_limits: tuple[float, float]
+    yy_limits: tuple[float, float]  # the same for every run
+    loss_limits: tuple[float, float]  # the same for every run
 
 
 def _run_view(runs: SGDRuns, learning_rate: float, num_epochs: int, r2_fn) -> _RunView:
@@ -178,14 +179,18 @@ def _run_view(runs: SGDRuns, learning_rate: float, num_epochs: int, r2_fn) -> _R
             )
             if r2 is not None:
                 yy_title += f", $R^2$ {float(r2):.3f}"
-        # The same axes for every epoch of this run (its predictions, clipped to
-        # one span around the observed values): a slider move only moves points.
-        every = np.einsum("mi,eoi->emo", runs.X_test, runs.W[k]) + runs.b[k][:, None, :]
-        every = every[np.isfinite(every)]
-        span = high - low
-        every = np.clip(every, low - span, high + span)
-        low, high = min(low, float(every.min())), max(high, float(every.max()))
+    # The same axes for every run and epoch (all predictions, clipped to one span
+    # around the observed values; all losses up to the largest at the start): a
+    # slider move only gives the lines and points new data.
+    every = np.einsum("mi,leoi->lemo", runs.X_test, runs.W) + runs.b[:, :, None, :]
+    every = every[np.isfinite(every)]
+    span = high - low
+    every = np.clip(every, low - span, high + span)
+    low, high = min(low, float(every.min())), max(high, float(every.max()))
     pad = 0.05 * (high - low)
+    losses = np.concatenate([runs.train_loss.ravel(), runs.test_loss.ravel()])
+    smallest = float(losses[np.isfinite(losses) & (losses > 0)].min())
+    start = float(np.nanmax(np.concatenate([runs.train_loss[:, 0], runs.test_loss[:, 0]])))
     return _RunView(
         runs.learning_rates[k],
         train,
@@ -195,6 +200,7 @@ def _run_view(runs: SGDRuns, learning_rate: float, num_epochs: int, r2_fn) -> _R
         predicted,
         yy_title,
         (low - pad, high + pad),
+        (smallest / 1.5, start * 1.5),
     )
 
 
@@ -226,6 +232,8 @@ def plot_learning_rate_run(
         ax_loss.plot(epochs, _shown(values), color="0.8", lw=1, zorder=1.9)
     ax_loss.axvline(num_epochs, color="0.4", ls=":", lw=1)
     ax_loss.set_yscale("log")
+    margin = 0.05 * (len(epochs) - 1)
+    ax_loss.set(xlim=(1 - margin, len(epochs) + margin), ylim=view.loss_limits)
     ax_loss.set_xlabel("エポック")
     ax_loss.set_ylabel("MSE (対数目盛)")
     ax_loss.set_title(view.loss_title)
@@ -280,8 +288,6 @@ def update_learning_rate_run(
         whole_train.set_ydata(_shown(view.train))
         whole_test.set_ydata(_shown(view.test))
         ax_loss.set_title(view.loss_title)
-        ax_loss.relim()
-        ax_loss.autoscale_view()
     marker.set_xdata([num_epochs, num_epochs])
     if not view.diverged:
         observed, predicted = runs.Y_test.ravel(), view.predicted.ravel()

@@ -278,8 +278,10 @@ def render_figure(figure: Any) -> tuple[Any, list[tuple[int, int, list]]]:
         for artist in frame.dynamic:
             artist.draw(renderer)
     else:
+        # What changed now will likely change on the next move too: leave it out
+        # of the background (not on a first render, when everything is new).
         dynamic = []
-        if same_layout:
+        if frame is not None:
             for artists in order.values():
                 first = next((k for k, a in enumerate(artists) if a in changed), None)
                 dynamic += artists[first:] if first is not None else []
