@@ -190,7 +190,12 @@ def _run_view(runs: SGDRuns, learning_rate: float, num_epochs: int, r2_fn) -> _R
     pad = 0.05 * (high - low)
     losses = np.concatenate([runs.train_loss.ravel(), runs.test_loss.ravel()])
     smallest = float(losses[np.isfinite(losses) & (losses > 0)].min())
-    start = float(np.nanmax(np.concatenate([runs.train_loss[:, 0], runs.test_loss[:, 0]])))
+    # The largest first-epoch loss of the runs that converge (a diverging run
+    # leaves the top of the panel, as its message on the right says).
+    last, first = runs.train_loss[:, -1], runs.train_loss[:, 0]
+    converging = np.isfinite(last) & (last <= 10 * first)
+    firsts = np.concatenate([first[converging], runs.test_loss[converging, 0]])
+    start = float(np.nanmax(firsts)) if firsts.size else float(np.nanmax(first))
     return _RunView(
         runs.learning_rates[k],
         train,
@@ -238,7 +243,7 @@ def plot_learning_rate_run(
     ax_loss.set_ylabel("MSE (対数目盛)")
     ax_loss.set_title(view.loss_title)
     ax_loss.grid(True, alpha=0.3)
-    ax_loss.legend(fontsize=9)
+    ax_loss.legend(fontsize=9, loc="upper right")  # a fixed place: "best" is searched per draw
 
     if view.diverged:
         ax_yy.text(

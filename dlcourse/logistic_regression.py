@@ -257,7 +257,7 @@ def plot_region_epoch(
     ax_loss.set_ylabel("訓練データの損失")
     ax_loss.set_title("損失の推移", fontsize=11)
     ax_loss.grid(True, alpha=0.3)
-    ax_loss.legend()
+    ax_loss.legend(loc="upper right")  # a fixed place: "best" is searched on every draw
     fig.tight_layout()
     return fig
 
