@@ -261,7 +261,7 @@ def test_interrupt_memory_cap_and_kill_through_the_template(tpl, tmp_path):
         kernel.stop()
 
 
-def test_fallback_when_the_template_is_gone(tmp_path):
+def test_fallback_when_the_template_is_gone(tpl, tmp_path):
     server = template.TemplateProcess()
     assert server.wait_ready()
     server.proc.kill()
@@ -278,6 +278,7 @@ def test_fallback_when_the_template_is_gone(tmp_path):
         assert "kernel template unavailable" in log
     finally:
         server.stop()
+        os.environ[template.FOLDER_VARIABLE] = tpl.folder  # the module's template again
 
 
 def test_hostile_code_is_confined_in_a_served_kernel(tpl, tmp_path):

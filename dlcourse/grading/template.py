@@ -291,9 +291,10 @@ class TemplateProcess:
     def stop(self) -> None:
         import shutil
 
-        os.environ.pop(FOLDER_VARIABLE, None)
         if self.proc is None:
             return
+        if os.environ.get(FOLDER_VARIABLE) == self.folder:
+            del os.environ[FOLDER_VARIABLE]
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
