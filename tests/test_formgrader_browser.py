@@ -1,7 +1,7 @@
-"""Manual grading as the README describes it (issue 18): ``dlcourse formgrader`` in Chromium.
+"""Manual grading as the README describes it (issue 18): ``dlgrader formgrader`` in Chromium.
 
-Chapter 01 in a fresh course, two submissions graded by the real ``dlcourse grade``; then
-the command the README gives (``dlcourse formgrader``) starts a real JupyterLab with
+Chapter 01 in a fresh course, two submissions graded by the real ``dlgrader grade``; then
+the command the README gives (``dlgrader formgrader``) starts a real JupyterLab with
 nbgrader's formgrader, and Chromium (Playwright, every request off the loopback interface
 blocked and counted) opens the URL it prints, exactly as printed. On the submission page:
 the written answer's rubric from ``solutions/`` is shown beside it, MathJax 2.7.7 comes from
@@ -37,7 +37,7 @@ from harness import (
 )
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, LOOPBACK, free_port, require_chromium
 
-from dlcourse.grading.formgrader import rubrics
+from dlgrader.formgrader import rubrics
 
 CHAPTER = "01_tensors"
 WRITTEN = "linear_layer_shapes"  # the chapter's written answer (考えてみよう 1.5)
@@ -71,7 +71,7 @@ def course(tmp_path_factory) -> Path:
     released = nbformat.read(course / "exercises" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
     submit(course, CHAPTER, "bob", released)
     done = subprocess.run(
-        [sys.executable, "-m", "dlcourse.grading.cli", "grade", CHAPTER, "--no-progress"],
+        [sys.executable, "-m", "dlgrader", "grade", CHAPTER, "--no-progress"],
         cwd=course,
         env=env_with_venv(),
         capture_output=True,
@@ -84,10 +84,10 @@ def course(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def formgrader(course):
-    """``dlcourse formgrader`` as the README runs it; yields the URL it prints."""
+    """``dlgrader formgrader`` as the README runs it; yields the URL it prints."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "dlcourse.grading.cli", "formgrader", "--port", str(port)],
+        [sys.executable, "-m", "dlgrader", "formgrader", "--port", str(port)],
         cwd=course,
         env=env_with_venv(),
         stdout=subprocess.PIPE,
@@ -109,7 +109,7 @@ def formgrader(course):
     threading.Thread(target=read, daemon=True).start()
     try:
         if not ready.wait(180):
-            pytest.fail("dlcourse formgrader did not start:\n" + "".join(log)[-3000:])
+            pytest.fail("dlgrader formgrader did not start:\n" + "".join(log)[-3000:])
         yield url[0]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -203,7 +203,7 @@ def test_formgrader_shows_the_rubric_typesets_formulas_and_saves_a_score(
 ):
     base = formgrader.split("/formgrader?")[0]
     readme = readme_manual_grading()
-    assert "dlcourse formgrader" in readme
+    assert "dlgrader formgrader" in readme
     assert "http://127.0.0.1:8888/formgrader?token=" in readme  # the form of the printed URL
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/formgrader\?token=[0-9a-f]{48}", formgrader)
 
@@ -233,7 +233,7 @@ def test_formgrader_shows_the_rubric_typesets_formulas_and_saves_a_score(
             for src in page.evaluate("[...document.scripts].map(s => s.src)")
             if "MathJax" in src
         ]
-        assert mathjax and all(src.startswith(f"{base}/dlcourse/mathjax/") for src in mathjax)
+        assert mathjax and all(src.startswith(f"{base}/dlgrader/mathjax/") for src in mathjax)
         assert page.locator(".MathJax_CHTML").count() >= 5  # the task's formulas and the answer
         assert "$W$" not in page.locator(f".nbgrader_cell:has(input#{WRITTEN})").inner_text()
 

@@ -1,10 +1,10 @@
-"""dlcourse grade gives exactly what sequential ``nbgrader autograde`` gives (chapter 01).
+"""dlgrader grade gives exactly what sequential ``nbgrader autograde`` gives (chapter 01).
 
 The same class (the reference, the untouched student version and two wrong-answer
 fixtures of chapter 01) is graded twice from identical copies of a course: once with
-``nbgrader autograde`` and once with ``dlcourse grade --workers 2``. The gradebooks and
+``nbgrader autograde`` and once with ``dlgrader grade --workers 2``. The gradebooks and
 the autograded notebooks must agree (execution timestamps aside). The dlcourse copy
-then goes through ``nbgrader generate_feedback`` and ``dlcourse report``.
+then goes through ``nbgrader generate_feedback`` and ``dlgrader report``.
 """
 
 import base64

@@ -1,6 +1,6 @@
 """Grading integrity (issue 14): no points without solving, no hidden tests in any feedback.
 
-One ``dlcourse grade`` run, with real sandboxed kernels, grades a small assignment whose
+One ``dlgrader grade`` run, with real sandboxed kernels, grades a small assignment whose
 tests use imported helpers (``isclose``, ``math.fsum``) for: the reference, the untouched
 student version, and one student per attack. Each attack leaves the graded functions
 unsolved or wrong and tries to get points anyway, or to see what she must not (hidden

@@ -1,7 +1,7 @@
-"""No correct submission is flagged: every chapter's reference through the real dlcourse grade.
+"""No correct submission is flagged: every chapter's reference through the real dlgrader grade.
 
 The test guard, the static scan and the sandbox (issue 14) must never mark a correct
-student. Each chapter's reference solution is graded with ``dlcourse grade`` in its own
+student. Each chapter's reference solution is graded with ``dlgrader grade`` in its own
 temporary course: full automatic marks and no reason at all (no 「要確認」, and nothing the
 sandbox refused, such as a library reading /proc/self/maps). With ``DLCOURSE_ALL_FIXTURES=1``
 every wrong-answer fixture of the chapter is graded too (by hand: it takes long), and
@@ -49,4 +49,4 @@ def test_reference_gets_full_marks_and_no_flag(chapter, tmp_path):
         for cell, score in cell_scores(course, chapter, "reference").items()
         if score[0] != score[1]
     }
-    assert not lost, f"the reference lost points under dlcourse grade: {lost}"
+    assert not lost, f"the reference lost points under dlgrader grade: {lost}"

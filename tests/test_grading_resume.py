@@ -1,4 +1,4 @@
-"""A crashed ``dlcourse grade`` resumes where it stopped and loses nothing."""
+"""A crashed ``dlgrader grade`` resumes where it stopped and loses nothing."""
 
 import json
 import os
@@ -32,7 +32,7 @@ def test_resume_after_the_coordinator_is_killed(tmp_path):
         submit_notebook(course, student, answered(course, **({"square": square} if square else {})))
     journal = course / "grading" / ASSIGNMENT / "journal.jsonl"
     crashed = subprocess.Popen(
-        [sys.executable, "-m", "dlcourse.grading.cli", "grade", ASSIGNMENT]
+        [sys.executable, "-m", "dlgrader", "grade", ASSIGNMENT]
         + ["--workers", "1", "--no-progress"],
         cwd=course,
         env=env_with_venv(),

@@ -1,8 +1,8 @@
-"""dlcourse grade on a class of broken and hostile submissions, with real kernels.
+"""dlgrader grade on a class of broken and hostile submissions, with real kernels.
 
 One module-scoped run grades the tiny assignment (tests/grading_fixtures/tinycourse.py)
 for two well-behaved students and one student per robustness case of the issue. While
-that run is going, a second ``dlcourse grade`` must be refused. Every case must end with
+that run is going, a second ``dlgrader grade`` must be refused. Every case must end with
 a grade and a reason, the well-behaved students must get their exact marks, and no file
 outside the submission may change.
 """
@@ -30,7 +30,7 @@ from grading_fixtures.tinycourse import (
 )
 from harness import cell_scores, env_with_venv
 
-from dlcourse.grading import sandbox
+from dlgrader.sandbox import launcher as sandbox
 
 STUBBORN = (
     "while True:\n"
@@ -131,7 +131,7 @@ def graded(tmp_path_factory):
     first = dlcourse_background(course)
     refused = None
     deadline = time.monotonic() + 120
-    lock = course / "grading" / ".lock"
+    lock = course / "grading" / ".holder"
     while time.monotonic() < deadline and first.poll() is None:
         if lock.exists() and lock.read_text().strip():
             refused = dlcourse(course, "grade", ASSIGNMENT, "--no-progress")
@@ -159,7 +159,7 @@ def dlcourse_background(course):
     import sys
 
     return subprocess.Popen(
-        [sys.executable, "-m", "dlcourse.grading.cli", "grade", ASSIGNMENT]
+        [sys.executable, "-m", "dlgrader", "grade", ASSIGNMENT]
         + ["--workers", "2", "--timeout", "4", "--memory", "512", "--no-progress"],
         cwd=course,
         env=env_with_venv(),

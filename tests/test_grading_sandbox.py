@@ -1,4 +1,4 @@
-"""The kernel launcher of dlcourse grade (dlcourse/grading/sandbox.py), without Jupyter.
+"""The kernel launcher of dlgrader grade (grader/dlgrader/sandbox/launcher.py), without Jupyter.
 
 Each test runs a small Python program through the launcher, as the grader runs a
 student's kernel, and checks one confinement: writes outside the allowed folders, the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse.grading import sandbox
+from dlgrader.sandbox import launcher as sandbox
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux sandbox")
 LAUNCHER = Path(sandbox.__file__)
@@ -201,7 +201,7 @@ def test_probe_reports_landlock_version():
 
 def test_reads_only_where_allowed(tmp_path):
     """With a readable list, the program reads its own folder and the Python installation only."""
-    from dlcourse.grading.kernel import readable_paths
+    from dlgrader.plugins.kernel_manager import readable_paths
 
     secret = tmp_path / "gradebook.db"
     secret.write_text("hidden tests")

@@ -1,4 +1,4 @@
-"""dlcourse grade against real services: a PostgreSQL gradebook and a Dask cluster.
+"""dlgrader grade against real services: a PostgreSQL gradebook and a Dask cluster.
 
 PostgreSQL comes from Debian's package (``.ci/run`` installs it; when it is missing and
 we are root, the fixture installs it with apt-get). The server runs on loopback in a

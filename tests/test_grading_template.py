@@ -1,7 +1,7 @@
-"""Grading kernels forked from the kernel template (dlcourse/grading/template.py).
+"""Grading kernels forked from the kernel template (grader/dlgrader/sandbox/template.py).
 
 Real template, real kernels (SandboxKernelManager, as nbgrader starts them), real
-sandbox; no mocks. Each kernel gets its own job-like folder, as in ``dlcourse grade``.
+sandbox; no mocks. Each kernel gets its own job-like folder, as in ``dlgrader grade``.
 """
 
 import asyncio
@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from dlcourse.grading import template
-from dlcourse.grading.kernel import SandboxKernelManager
+from dlgrader.plugins.kernel_manager import SandboxKernelManager
+from dlgrader.sandbox import template
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux sandbox")
 

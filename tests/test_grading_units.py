@@ -1,4 +1,4 @@
-"""Fast checks of dlcourse grade's pieces that need no kernel: repair, lock, CLI."""
+"""Fast checks of dlgrader grade's pieces that need no kernel: repair, lock, CLI."""
 
 import asyncio
 import copy
@@ -14,10 +14,11 @@ import zmq.asyncio
 from grading_fixtures.tinycourse import make_tiny_course, source_notebook
 from jupyter_client.session import Session
 
-from dlcourse.grading.cli import build_parser, main
-from dlcourse.grading.course import CourseError, RunLock
-from dlcourse.grading.kernel import SlicedWaitChannel
-from dlcourse.grading.repair import prepare, read_notebook, restore_test_cells
+from dlgrader.cli import build_parser, main
+from dlgrader.coordinator.course import CourseError
+from dlgrader.coordinator.lock import RunLock
+from dlgrader.job.repair import prepare, read_notebook, restore_test_cells
+from dlgrader.plugins.kernel_manager import SlicedWaitChannel
 
 
 def released():
@@ -139,7 +140,7 @@ def test_cli_help_and_errors(tmp_path, capsys, monkeypatch):
 def test_notebook_with_huge_stored_outputs_is_graded_without_them(tmp_path):
     from grading_fixtures.tinycourse import ASSIGNMENT, make_tiny_course, submit_notebook
 
-    from dlcourse.grading import course as course_module
+    from dlgrader.coordinator import course as course_module
 
     course_root = make_tiny_course(tmp_path)
     nb = released()
@@ -154,10 +155,10 @@ def test_notebook_with_huge_stored_outputs_is_graded_without_them(tmp_path):
         submission = course.submission(ASSIGNMENT, "fat")
     finally:
         course_module.MAX_SUBMITTED_FILE_BYTES = cap
-    kept = json.loads(submission["files"][f"{ASSIGNMENT}.ipynb"])
+    kept = json.loads(submission.files[f"{ASSIGNMENT}.ipynb"])
     assert all(cell.get("outputs", []) == [] for cell in kept["cells"])
     assert ["".join(c["source"]) for c in kept["cells"]] == [c.source for c in nb.cells]
-    assert "出力を消して採点しました" in submission["notes"][0]
+    assert "出力を消して採点しました" in submission.notes[0]
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ def test_grading_command_loads_neither_torch_nor_rfc3987_grammars():
     import sys
 
     code = (
-        "import sys, dlcourse.grading.cli, dlcourse.grading.server, nbformat;"
+        "import sys, dlgrader.cli, dlgrader.job.forkserver, nbformat;"
         "assert 'torch' not in sys.modules, 'torch';"
         "assert sys.modules.get('rfc3987_syntax') is None, 'rfc3987_syntax'"
     )

@@ -1,11 +1,11 @@
 """Manual grading across regrades (issue 18): what the grader resolved stays resolved.
 
 nbgrader's SaveAutoGrades flags every grade that has a manual score for review again on
-each autograde, so after ``dlcourse grade --force`` the formgrader listed every written
-answer as ungraded. ``dlcourse grade`` keeps a resolved grade resolved when the student's
+each autograde, so after ``dlgrader grade --force`` the formgrader listed every written
+answer as ungraded. ``dlgrader grade`` keeps a resolved grade resolved when the student's
 answer is the text the grader saw, and flags it again only when that text changed. The
 scores are set the way the formgrader's API sets them (nbgrader's Gradebook: a manual
-score clears needs_manual_grade); the grading is the real ``dlcourse grade``, whose summary
+score clears needs_manual_grade); the grading is the real ``dlgrader grade``, whose summary
 counts the gradebook's scores as they are now. The tests run in file order on one course.
 """
 

@@ -21,7 +21,7 @@ from harness import EXERCISES, env_with_venv, grade_id, reference_answers
 CHAPTER = "01_tensors"
 NO_GRADER = (
     "import sys; sys.modules['nbgrader'] = None; "
-    "from dlcourse.grading.cli import main; sys.exit(main(['check', sys.argv[1]]))"
+    "from dlcourse.cli import main; sys.exit(main(['check', sys.argv[1]]))"
 )
 
 

@@ -7,14 +7,14 @@ class has at least ``--min`` submissions. The same class is then graded three wa
 from a fresh copy of the course:
 
 1. ``nbgrader autograde CHAPTER`` for every chapter, one after another;
-2. ``dlcourse grade CHAPTER --workers 1`` without the kernel template
-   (``DLCOURSE_NO_KERNEL_TEMPLATE=1``: every kernel exec'd and importing anew);
-3. ``dlcourse grade CHAPTER --workers 1``;
-4. ``dlcourse grade CHAPTER --workers 2``.
+2. ``dlgrader grade CHAPTER --workers 1`` without the kernel template
+   (``DLGRADER_NO_KERNEL_TEMPLATE=1``: every kernel exec'd and importing anew);
+3. ``dlgrader grade CHAPTER --workers 1``;
+4. ``dlgrader grade CHAPTER --workers 2``.
 
 It prints notebooks per minute, the speed-up of 2 workers over 1 and of ``--workers 1``
 over plain nbgrader, and where the time of one notebook goes (from the
-timings dlcourse grade records in grading/<chapter>/journal.jsonl).
+timings dlgrader grade records in grading/<chapter>/journal.jsonl).
 """
 
 from __future__ import annotations
@@ -104,30 +104,30 @@ def grade_three_ways(course: Path, roster: dict[str, list[str]], work: Path) -> 
             "autograde",
             ch,
         ],
-        "dlcourse grade --workers 1 (no kernel template)": lambda ch: [
+        "dlgrader grade --workers 1 (no kernel template)": lambda ch: [
             sys.executable,
             "-m",
-            "dlcourse.grading.cli",
+            "dlgrader",
             "grade",
             ch,
             "--workers",
             "1",
             "--no-progress",
         ],
-        "dlcourse grade --workers 1": lambda ch: [
+        "dlgrader grade --workers 1": lambda ch: [
             sys.executable,
             "-m",
-            "dlcourse.grading.cli",
+            "dlgrader",
             "grade",
             ch,
             "--workers",
             "1",
             "--no-progress",
         ],
-        "dlcourse grade --workers 2": lambda ch: [
+        "dlgrader grade --workers 2": lambda ch: [
             sys.executable,
             "-m",
-            "dlcourse.grading.cli",
+            "dlgrader",
             "grade",
             ch,
             "--workers",
@@ -138,7 +138,7 @@ def grade_three_ways(course: Path, roster: dict[str, list[str]], work: Path) -> 
     for number, (label, command) in enumerate(ways.items()):
         copy = work / f"way{number}"
         shutil.copytree(course, copy)
-        env = {"DLCOURSE_NO_KERNEL_TEMPLATE": "1"} if "no kernel template" in label else {}
+        env = {"DLGRADER_NO_KERNEL_TEMPLATE": "1"} if "no kernel template" in label else {}
         seconds = sum(run(command(chapter), copy, env) for chapter in roster)
         results[label] = {"seconds": seconds, "course": copy}
         print(f"{label}: {seconds:.1f} s", file=sys.stderr)
@@ -206,13 +206,13 @@ def main() -> int:
         print(f"speed-up of --workers 2 over --workers 1: {one / two:.2f}x (target >= 1.8x)")
         print(f"speed-up of --workers 1 over nbgrader: {plain / one:.2f}x (target >= 1.8x)")
         print(f"  (without the kernel template: {plain / before:.2f}x)")
-        print("\nmedian seconds per notebook (dlcourse grade --workers 1):")
+        print("\nmedian seconds per notebook (dlgrader grade --workers 1):")
         print("| phase | without template | with template |")
         print("|---|---:|---:|")
         old = breakdown(
-            results["dlcourse grade --workers 1 (no kernel template)"]["course"], roster
+            results["dlgrader grade --workers 1 (no kernel template)"]["course"], roster
         )
-        phases = breakdown(results["dlcourse grade --workers 1"]["course"], roster)
+        phases = breakdown(results["dlgrader grade --workers 1"]["course"], roster)
         for phase, seconds in phases.items():
             print(f"| {phase} | {old.get(phase, float('nan')):.2f} | {seconds:.2f} |")
         guard = phases.get("of which the test guard (arm before, verdict after each test cell)")

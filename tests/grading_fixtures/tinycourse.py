@@ -137,9 +137,9 @@ def submit_bytes(course: Path, student: str, name: str, data: bytes) -> Path:
 def dlcourse(
     course: Path, *args: str, timeout: float = 600, **popen
 ) -> subprocess.CompletedProcess:
-    """Run the ``dlcourse`` command (as installed: ``python -m dlcourse.grading.cli``)."""
+    """Run the ``dlcourse`` command (as installed: ``python -m dlgrader``)."""
     return subprocess.run(
-        [sys.executable, "-m", "dlcourse.grading.cli", *args],
+        [sys.executable, "-m", "dlgrader", *args],
         cwd=course,
         env=env_with_venv(),
         capture_output=True,

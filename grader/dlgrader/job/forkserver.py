@@ -19,6 +19,10 @@ import traceback
 
 def serve() -> None:
     """The server's loop."""
+    from dlgrader.sandbox.template import TemplateProcess
+
+    # The kernel template imports the kernels' modules while this process imports nbgrader.
+    template = TemplateProcess()
     import nbgrader.apps.autogradeapp  # noqa: F401 - preloaded for the children
     import nbgrader.converters  # noqa: F401
 
@@ -30,6 +34,7 @@ def serve() -> None:
     # A coordinator that dies (or is killed) takes its server, the grading child and the
     # kernel with it: each of them gets SIGKILL when its parent goes.
     die_with_parent()
+    template.wait_ready()
     requests = sys.stdin.buffer
     answers = sys.stdout.buffer
     answers.write(b'{"ready": true}\n')
@@ -64,6 +69,7 @@ def serve() -> None:
                 continue
         answers.write(json.dumps({"status": status}).encode() + b"\n")
         answers.flush()
+    template.stop()
 
 
 if __name__ == "__main__":

@@ -222,7 +222,13 @@ class SandboxKernelManager(AsyncKernelManager):
             "exit_report": str(work / f"exit-{self.launches}.json"),
         }
         (work / "limits.json").write_text(json.dumps(limits), encoding="utf-8")
-        launcher = str(Path(__file__).parent.parent / "sandbox" / "launcher.py")
+        # With a kernel template up (see template.py), a stub asks it for the kernel.
+        stub = os.environ.get("DLGRADER_KERNEL_TEMPLATE")
+        launcher = str(
+            Path(__file__).parent.parent
+            / "sandbox"
+            / ("template_stub.py" if stub else "launcher.py")
+        )
         return [
             sys.executable,
             "-S",

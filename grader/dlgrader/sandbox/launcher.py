@@ -373,8 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     split = argv.index("--")
     with open(argv[1], encoding="utf-8") as handle:
         limits = json.load(handle)
-    command = argv[split + 1 :]
-    report: dict = {"landlock": None}
+    return launch(limits, argv[split + 1 :])
+
+
+def launch(limits: dict, command: list[str], start=None, control=None) -> int:
+    """Confine and run ``command``; returns the launcher's exit code.
+
+    ``start`` (the kernel template, see :mod:`dlgrader.sandbox.template`) is called in
+    the confined kernel process instead of exec'ing ``command``; it never returns.
+    ``control`` is then a socket to the process that jupyter_client launched: each line
+    it sends is a signal number to relay, and its end kills the sandbox.
+    """
+    report: dict = {"landlock": None, "template": start is not None}
     parent = os.getpid()
     # A launcher whose grader died takes the kernel with it (see the child below).
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -396,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     if pid == 0:
         os.close(ready_write)
         os.close(status_read)
+        if control is not None:
+            os.close(control.fileno())  # the stub's socket stays with the launcher
         in_cgroup = os.read(ready_read, 1) == b"c"  # else cap by RLIMIT_NPROC
         os.close(ready_read)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -414,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
                     limits.get("writable", []), block_tcp=block_tcp, readable=limits.get("readable")
                 )
             if report["pid_namespace"]:
-                _init(command, status_write)
-            os.execvp(command[0], command)
+                _init(command, status_write, start)
+            _run(command, start)
         except BaseException as exc:  # noqa: BLE001 - report anything, never run unconfined
             print(f"sandbox: cannot start the kernel confined: {exc}", file=sys.stderr)
         os._exit(126)
@@ -457,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, forward)
     os.write(ready_write, b"c" if cgroup else b"r")
     os.close(ready_write)
+    if control is not None:
+        _relay(control, pid, forward)
     while True:
         try:
             _, status, usage = os.wait4(pid, 0)
@@ -477,7 +491,57 @@ def main(argv: list[str] | None = None) -> int:
     return os.WEXITSTATUS(status)
 
 
-def _init(command: list[str], status_fd: int) -> None:
+def _relay(control, pid: int, forward) -> None:
+    """Until the sandbox's first process ends: relay the signals that ``control`` names
+    (SIGINT to the process group, as an interrupt reaches an exec'd kernel); when
+    ``control`` closes (its process was killed), kill the sandbox."""
+    import select
+
+    pidfd = os.pidfd_open(pid)
+    pending = b""
+    try:
+        while True:
+            ready, _, _ = select.select([pidfd, control], [], [])
+            if pidfd in ready:
+                return
+            try:
+                data = control.recv(256)
+            except OSError:
+                data = b""
+            if not data:
+                forward(signal.SIGTERM, None)  # a SIGKILL to the namespace's init
+                return
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                signum = int(line) if line.strip().isdigit() else 0
+                if signum == signal.SIGINT:
+                    os.killpg(os.getpgrp(), signal.SIGINT)  # this launcher ignores it
+                elif signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+                    forward(signum, None)
+    finally:
+        os.close(pidfd)
+
+
+def _run(command: list[str], start) -> None:
+    """Become the kernel: exec ``command``, or call ``start`` and exit with its status."""
+    if start is None:
+        os.execvp(command[0], command)
+    code = 1
+    try:
+        start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported like an interpreter's last error
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _init(command: list[str], status_fd: int, start=None) -> None:
     """PID 1 of the new PID namespace: run the kernel as PID 2, reap, relay its status.
 
     The kernel is not PID 1 itself because PID 1 cannot be killed by signals sent from
@@ -492,7 +556,7 @@ def _init(command: list[str], status_fd: int) -> None:
         # ipykernel would take PID 1 (this init) as a sign that the grader died; the
         # PDEATHSIG chain ends the kernel when the grader dies anyway.
         os.environ["JPY_PARENT_PID"] = "1"  # "1": no parent poller in ipykernel
-        os.execvp(command[0], command)
+        _run(command, start)
     while True:
         try:
             pid, status, usage = os.wait4(-1, 0)

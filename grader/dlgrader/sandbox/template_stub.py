@@ -2,8 +2,8 @@
 
 ``python -S -E template_stub.py --limits FILE -- python -m ipykernel_launcher -f CONN``
 takes the arguments of :mod:`sandbox` (standard library only, run as a script). It asks
-the kernel template (:mod:`dlcourse.grading.template`, folder in the environment
-variable ``DLCOURSE_KERNEL_TEMPLATE``) for a fresh confined kernel, passes it this
+the kernel template (:mod:`dlgrader.sandbox.template`, folder in the environment
+variable ``DLGRADER_KERNEL_TEMPLATE``) for a fresh confined kernel, passes it this
 process' stdin, stdout and stderr, relays SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,
 and exits with the kernel launcher's exit code; its own end (SIGKILL) kills the kernel.
 So jupyter_client's provisioner, interrupts, the ``pids`` file and the watchdog see one
@@ -20,11 +20,11 @@ import socket
 import sys
 
 if __package__:
-    from dlcourse.grading import sandbox
+    from dlgrader.sandbox import launcher as sandbox
 else:  # run as a script with -S: this folder is on sys.path
-    import sandbox
+    import launcher as sandbox
 
-FOLDER_VARIABLE = "DLCOURSE_KERNEL_TEMPLATE"
+FOLDER_VARIABLE = "DLGRADER_KERNEL_TEMPLATE"
 
 
 def _through_template(folder: str, limits: dict, command: list[str]) -> int | None:

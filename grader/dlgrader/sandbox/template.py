@@ -2,12 +2,12 @@
 
 A grading kernel spends most of its start importing what every chapter imports (torch,
 numpy, matplotlib, scikit-learn, IPython and ipykernel: about 2.4 s of CPU each time).
-This process, started by the fork server (:mod:`.server`) and living as long as it,
-imports them once, never runs a cell and never reads a submission. For each kernel it
-forks a child, which is never reused:
+This process, started by the fork server (:mod:`dlgrader.job.forkserver`) and living as
+long as it, imports them once, never runs a cell and never reads a submission. For each
+kernel it forks a child, which is never reused:
 
-1. the stub that jupyter_client launched (:mod:`.template_stub`) connects to the
-   socket ``FOLDER/kernel.sock`` (FOLDER is private, 0700) and sends the kernel's
+1. the stub that jupyter_client launched (:mod:`dlgrader.sandbox.template_stub`) connects
+   to the socket ``FOLDER/kernel.sock`` (FOLDER is private, 0700) and sends the kernel's
    limits, command, working folder and environment with its stdin, stdout, stderr and
    a read-only descriptor of ``FOLDER/key`` (proof that it is not a sandboxed kernel:
    Landlock keeps kernels from opening that file);
@@ -16,13 +16,14 @@ forks a child, which is never reused:
 3. the child checks the key and the command (this interpreter's ``-m
    ipykernel_launcher``) and that the variables read at import time are the ones the
    kernel gets, else it answers ``fallback`` and the stub runs the kernel through
-   :mod:`.sandbox` as before. Otherwise it takes the stub's descriptors, folder and
-   environment, and runs :func:`.sandbox.launch` with the same limits: namespaces, an
-   init as PID 1, resource limits, capabilities dropped, Landlock, all before any
-   student code. The kernel process then sets ``sys.path``, ``sys.argv`` and the
-   random states as a fresh ``python -m ipykernel_launcher`` has them and starts
-   ipykernel in-process. Interrupts and the stub's end cross the socket (see
-   :func:`.sandbox.launch`); the launcher's exit code goes back as ``exit N``.
+   :mod:`dlgrader.sandbox.launcher` as before. Otherwise it takes the stub's
+   descriptors, folder and environment, and runs :func:`dlgrader.sandbox.launcher.launch`
+   with the same limits: namespaces, an init as PID 1, resource limits, capabilities
+   dropped, Landlock, all before any student code. The kernel process then sets
+   ``sys.path``, ``sys.argv`` and the random states as a fresh ``python -m
+   ipykernel_launcher`` has them and starts ipykernel in-process. Interrupts and the
+   stub's end cross the socket (see :func:`dlgrader.sandbox.launcher.launch`); the
+   launcher's exit code goes back as ``exit N``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ import socket
 import struct
 import sys
 
-from dlcourse.grading import sandbox
+from dlgrader.sandbox import launcher as sandbox
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-FOLDER_VARIABLE = "DLCOURSE_KERNEL_TEMPLATE"
-DISABLE_VARIABLE = "DLCOURSE_NO_KERNEL_TEMPLATE"
+FOLDER_VARIABLE = "DLGRADER_KERNEL_TEMPLATE"
+DISABLE_VARIABLE = "DLGRADER_NO_KERNEL_TEMPLATE"
 HEADROOM_MB = 512  # memory a served kernel has at least, beyond the template's own
 # Imported once here; a kernel that imports them finds them loaded.
 PRELOAD = (
@@ -256,7 +257,7 @@ def _become_kernel(command: list[str], tail: list[str]) -> None:
 class TemplateProcess:
     """The fork server's handle on its kernel template (started at once, in the background).
 
-    :meth:`wait_ready` puts the template's folder into ``DLCOURSE_KERNEL_TEMPLATE`` for
+    :meth:`wait_ready` puts the template's folder into ``DLGRADER_KERNEL_TEMPLATE`` for
     the grading children (and so for their kernels' stubs) once the template serves;
     a template that cannot start leaves it unset, and kernels start as without one.
     """
@@ -271,7 +272,7 @@ class TemplateProcess:
         self.folder = tempfile.mkdtemp(prefix="dlg-template-")
         os.chmod(self.folder, 0o700)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dlcourse.grading.template", self.folder],
+            [sys.executable, "-m", "dlgrader.sandbox.template", self.folder],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
         )
