@@ -4,8 +4,8 @@ A widget's drawing callback is a plain function (tests call it directly with
 the default values); the widget only wires its controls to it.
 
 Every redraw replaces the picture in one step: the figure is rendered to a PNG
-in the kernel and sent as the value of one HTML widget (an ``<img>`` whose
-Japanese ``alt`` names what the figure shows and the controls' values). The
+in the kernel and sent as the value of one HTML widget (an ``<img>`` per
+panel, whose Japanese ``alt`` names what it shows and the controls' values). The
 former Output widget needed a ``clear_output`` and a ``display`` message per
 redraw, routed into the widget by a hook that the front end registers
 asynchronously each time the Output's ``msg_id`` changes: a move could show a
