@@ -23,6 +23,7 @@ from dlgrader.coordinator.course import Course
 from dlgrader.coordinator.journal import Journal
 from dlgrader.coordinator.lock import RunLock
 from dlgrader.coordinator.summary import Summary, print_summary, write_csv, write_repairs
+from dlgrader.executors import pool
 from dlgrader.records import Bundle, Limits, Result, Submission
 
 SLOW_SECONDS = 10.0  # from then on the progress bar names the submission it waits for
@@ -167,12 +168,25 @@ def _results(bundle: Bundle, todo: list[Submission], options: Options, in_flight
 
 def grade(options: Options, out=sys.stdout) -> Summary:
     """Grade the assignment (see the module docstring); returns the summary."""
-    from tqdm import tqdm
-
     # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings on every merge;
     # they say nothing to an instructor and break the progress bar.
     warnings.filterwarnings("ignore", message=r".*not in session.*", module="nbgrader")
     warnings.filterwarnings("ignore", message=r".*not in session.*")
+    local = not options.scheduler
+    if local and (Path(options.root) / "nbgrader_config.py").is_file():
+        # The first fork server and its kernel template import nbgrader and torch (about
+        # 5 s) while this process loads the course and exports the bundle (about 3 s).
+        pool.warm_up(1)
+    try:
+        return _grade(options, out)
+    finally:
+        if local:
+            pool.shutdown()
+
+
+def _grade(options: Options, out) -> Summary:
+    from tqdm import tqdm
+
     course = Course.load(options.root, options.db_url)
     assignment = options.assignment
     course.check_assignment(assignment)

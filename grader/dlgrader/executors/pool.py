@@ -28,6 +28,8 @@ from pathlib import Path
 from dlgrader.job.prepare import materialize, read_result
 from dlgrader.records import Bundle, Result, Submission
 
+SCRATCH_VARIABLE = "DLGRADER_SCRATCH"
+
 
 class ServerDiedError(RuntimeError):
     pass
@@ -38,8 +40,12 @@ class ForkServer:
 
     def __init__(self) -> None:
         self._errors = tempfile.TemporaryFile()
+        # The server's own files (its kernel template's socket and key) go here, removed
+        # by close() however the server ended.
+        self.scratch = tempfile.mkdtemp(prefix="dlg-server-")
         env = dict(os.environ)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env[SCRATCH_VARIABLE] = self.scratch
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dlgrader.job.forkserver"],
             stdin=subprocess.PIPE,
@@ -93,11 +99,14 @@ class ForkServer:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
-                self.proc.wait(timeout=5)
+                # A server that never ran a job has nothing to finish (it may still be
+                # importing, and would read the end of its input only after that).
+                self.proc.wait(timeout=5 if self._ready else 0.2)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self._errors.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _kill_job(pid: int, jobdir: Path) -> None:

@@ -269,7 +269,9 @@ class TemplateProcess:
         self.proc = None
         if os.environ.get(DISABLE_VARIABLE):  # kernels exec'd as before (benchmarks, tests)
             return
-        self.folder = tempfile.mkdtemp(prefix="dlg-template-")
+        # In the fork server's scratch folder (DLGRADER_SCRATCH), which its client removes.
+        scratch = os.environ.get("DLGRADER_SCRATCH") or None
+        self.folder = tempfile.mkdtemp(prefix="dlg-template-", dir=scratch)
         os.chmod(self.folder, 0o700)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dlgrader.sandbox.template", self.folder],
