@@ -176,10 +176,9 @@ def _three_relus_data(v1: float, v2: float, v3: float, c: float):
     weights = (v1, v2, v3)
     parts = [v * torch.relu(x - t) for v, t in zip(weights, TENT_KINKS, strict=True)]
     total = c + sum(parts)
-    labels = [
-        f"$v_{k}\\,\\mathrm{{ReLU}}(x - ({t:g}))$, $v_{k} = {v:g}$"
-        for k, (v, t) in enumerate(zip(weights, TENT_KINKS, strict=True), start=1)
-    ]
+    # The same labels for every weight (the sliders show the values): a legend that
+    # does not change is not drawn again on a slider move.
+    labels = [f"$v_{k}\\,\\mathrm{{ReLU}}(x - ({t:g}))$" for k, t in enumerate(TENT_KINKS, start=1)]
     edges = [-2.5, *TENT_KINKS, 2.5]
     slopes, slope = [], 0.0
     for k in range(4):
