@@ -104,6 +104,13 @@ def grade_three_ways(
     course: Path, roster: dict[str, list[str]], work: Path, skip: tuple[str, ...] = ()
 ) -> dict:
     results = {}
+
+    def dlgrader_grade(workers: int):
+        return lambda ch: [
+            *(sys.executable, "-m", "dlgrader", "grade", ch),
+            *("--workers", str(workers), "--no-progress"),
+        ]
+
     ways = {
         "nbgrader autograde (sequential)": lambda ch: [
             sys.executable,
@@ -112,36 +119,10 @@ def grade_three_ways(
             "autograde",
             ch,
         ],
-        "dlgrader grade --workers 1 (no kernel template)": lambda ch: [
-            sys.executable,
-            "-m",
-            "dlgrader",
-            "grade",
-            ch,
-            "--workers",
-            "1",
-            "--no-progress",
-        ],
-        "dlgrader grade --workers 1": lambda ch: [
-            sys.executable,
-            "-m",
-            "dlgrader",
-            "grade",
-            ch,
-            "--workers",
-            "1",
-            "--no-progress",
-        ],
-        "dlgrader grade --workers 2": lambda ch: [
-            sys.executable,
-            "-m",
-            "dlgrader",
-            "grade",
-            ch,
-            "--workers",
-            "2",
-            "--no-progress",
-        ],
+        # the same command; DLGRADER_NO_KERNEL_TEMPLATE=1 is set below for this way
+        "dlgrader grade --workers 1 (no kernel template)": dlgrader_grade(1),
+        "dlgrader grade --workers 1": dlgrader_grade(1),
+        "dlgrader grade --workers 2": dlgrader_grade(2),
     }
     for number, (label, command) in enumerate(ways.items()):
         if label in skip:
