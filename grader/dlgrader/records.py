@@ -67,6 +67,8 @@ class Bundle:
     limits: Limits
     fingerprint: str  # changes when anything that decides a grade changes
     log_level: str = "WARN"
+    # the kernel template's optional modules that these notebooks import (None: all)
+    preload: list[str] | None = None
 
     def wall_seconds(self) -> float:
         """Seconds after which a whole submission is stopped, whatever it does."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from dlgrader.coordinator.preload import kernel_preload
 from dlgrader.records import Bundle, Limits, Result, Submission
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
@@ -325,6 +326,7 @@ class Course:
             limits=limits,
             fingerprint=fingerprint,
             log_level=log_level,
+            preload=kernel_preload(release),
         )
 
     def submission(self, assignment: str, student: str) -> Submission:

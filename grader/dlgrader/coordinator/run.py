@@ -174,9 +174,9 @@ def grade(options: Options, out=sys.stdout) -> Summary:
     warnings.filterwarnings("ignore", message=r".*not in session.*")
     local = not options.scheduler
     if local and (Path(options.root) / "nbgrader_config.py").is_file():
-        # The first fork server and its kernel template import nbgrader and torch (about
-        # 5 s) while this process loads the course and exports the bundle (about 3 s).
-        pool.warm_up(1)
+        # The fork server and its kernel template import nbgrader and torch (about 6 s)
+        # while this process loads the course and exports the bundle (about 2 s).
+        pool.warm_up()
     try:
         return _grade(options, out)
     finally:
@@ -239,7 +239,14 @@ def _grade(options: Options, out) -> Summary:
             stop_ticker.set()
             bar.close()
         latest = journal.entries()
-        entries = {s: _current(course, assignment, latest[s]) for s in students if s in latest}
+        # Entries merged just now hold the gradebook's scores already; those kept from an
+        # earlier run are read again (manual grades may have changed them since).
+        graded_now = set(by_student)
+        entries = {
+            s: latest[s] if s in graded_now else _current(course, assignment, latest[s])
+            for s in students
+            if s in latest
+        }
         csv_path = write_csv(course.state_dir(assignment) / "grades.csv", entries)
         write_repairs(course.state_dir(assignment) / "repairs.csv", entries)
         summary = Summary(assignment, entries, len(todo), csv_path)

@@ -1,20 +1,25 @@
-"""Fork servers of this process and :func:`grade_one`, the one way a submission is graded.
+"""The fork server of this process and :func:`grade_one`, the one way a submission is graded.
 
 A fork server (``python -m dlgrader.job.forkserver``) has nbgrader imported and forks one
-child per job (:mod:`dlgrader.job.forkserver`). This module is its client: it starts
-servers, keeps idle ones in a pool (one per executing thread), sends a job and waits for
-the child's end under a wall-clock watchdog that kills the child's session and kernels.
+child per job (:mod:`dlgrader.job.forkserver`), with one kernel template for all of them.
+This module is its client: one server per process, shared by every executing thread (so
+2 workers pay nbgrader's and the template's imports once, not twice). It sends a job and
+waits for the child's end under a wall-clock watchdog that kills the child's session and
+kernels.
 
-Protocol (one JSON object per line): the client writes ``{"job": PATH}``, the server
-answers ``{"pid": PID}`` when the child is started and ``{"status": STATUS}`` (the
-``waitpid`` status) when it has ended.
+Protocol (one JSON object per line): the client first writes ``{"preload": [MODULE, ...]}``
+(the kernel template's optional modules that the bundle's kernels import), then
+``{"job": PATH}`` for every job; the server answers ``{"ready": true}`` once, when it
+serves, then ``{"job": PATH, "pid": PID}`` when
+that job's child is started and ``{"job": PATH, "status": STATUS}`` (the ``waitpid``
+status) when it has ended. Answers of different jobs interleave.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
+import queue
 import shutil
 import signal
 import socket
@@ -36,7 +41,7 @@ class ServerDiedError(RuntimeError):
 
 
 class ForkServer:
-    """Client side of one fork server process (one job at a time)."""
+    """Client side of one fork server process; any number of threads may run jobs at once."""
 
     def __init__(self) -> None:
         self._errors = tempfile.TemporaryFile()
@@ -54,41 +59,98 @@ class ForkServer:
             env=env,
             start_new_session=True,
         )
-        self._buffer = b""
-        self._ready = False
+        self._ready = threading.Event()
+        self._lock = threading.Lock()  # guards _waiting and _died
+        self._send = threading.Lock()
+        self._waiting: dict[str, queue.Queue] = {}
+        self._died: str | None = None
+        self._preload_sent = False
+        self._reader = threading.Thread(target=self._read_answers, daemon=True)
+        self._reader.start()
 
-    def _read_line(self, timeout: float | None) -> dict | None:
-        """The next answer, or None when ``timeout`` passed first."""
+    def _read_answers(self) -> None:
+        """The reader thread: hand every answer to the thread waiting for its job."""
+        pending = b""
         fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            ready, _, _ = select.select([fd], [], [], timeout)
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                self._errors.seek(0)
-                tail = self._errors.read()[-2000:].decode(errors="replace")
-                raise ServerDiedError(f"the grading server exited: {tail}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
+        try:
+            while chunk := os.read(fd, 65536):
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    answer = json.loads(line)
+                    if answer.get("ready"):
+                        self._ready.set()
+                        continue
+                    with self._lock:
+                        waiting = self._waiting.get(answer.get("job"))
+                    if waiting is not None:
+                        waiting.put(answer)
+        finally:
+            self._errors.seek(0)
+            tail = self._errors.read()[-2000:].decode(errors="replace")
+            with self._lock:
+                self._died = f"the grading server exited: {tail}"
+                everyone = list(self._waiting.values())
+            self._ready.set()
+            for waiting in everyone:
+                waiting.put(None)
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        with self._lock:
+            return self._died is None and self.proc.poll() is None
 
-    def run(self, jobdir: Path, limit: float) -> tuple[int | None, bool, str]:
-        """Run one job; returns (waitpid status, whether the watchdog fired, log tail)."""
-        if not self._ready:
-            self._read_line(None)
-            self._ready = True
-        self.proc.stdin.write(json.dumps({"job": str(jobdir)}).encode() + b"\n")
-        self.proc.stdin.flush()
-        pid = self._read_line(None)["pid"]
-        answer = self._read_line(limit)
-        timed_out = answer is None
-        if timed_out:
-            _kill_job(pid, Path(jobdir))
-            answer = self._read_line(None)
+    def _next(self, answers: queue.Queue, timeout: float | None) -> dict | None:
+        """This job's next answer, or None when ``timeout`` passed first."""
+        try:
+            answer = answers.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if answer is None:
+            raise ServerDiedError(self._died)
+        return answer
+
+    def _write(self, message: dict) -> None:
+        try:
+            with self._send:
+                self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+                self.proc.stdin.flush()
+        except OSError as exc:
+            raise ServerDiedError(self._died or f"the grading server exited: {exc}") from exc
+
+    def preload(self, modules: list[str] | None) -> None:
+        """Tell the server (once; later calls do nothing) what its template should import."""
+        with self._send:
+            if self._preload_sent:
+                return
+            self._preload_sent = True
+        self._write({"preload": modules})
+
+    def run(
+        self, jobdir: Path, limit: float, preload: list[str] | None = None
+    ) -> tuple[int | None, bool, str]:
+        """Run one job; returns (waitpid status, whether the watchdog fired, log tail).
+
+        ``preload`` is sent before the first job (see :meth:`preload`).
+        """
+        key = str(jobdir)
+        answers: queue.Queue = queue.Queue()
+        with self._lock:
+            if self._died:
+                raise ServerDiedError(self._died)
+            self._waiting[key] = answers
+        try:
+            self.preload(preload)
+            self._ready.wait()
+            self._write({"job": key})
+            pid = self._next(answers, None)["pid"]
+            answer = self._next(answers, limit)
+            timed_out = answer is None
+            if timed_out:
+                _kill_job(pid, Path(jobdir))
+                answer = self._next(answers, None)
+        finally:
+            with self._lock:
+                self._waiting.pop(key, None)
         try:
             log_tail = (Path(jobdir) / "log.txt").read_text(errors="replace")[-3000:]
         except OSError:
@@ -96,15 +158,18 @@ class ForkServer:
         return answer["status"], timed_out, log_tail
 
     def close(self) -> None:
+        """Stop the server now: its template and any job still running die with it."""
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            # Nothing of the server needs a clean exit (every result is in its job folder);
+            # the template, job children and kernels get SIGKILL when their parent dies.
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout):
             try:
-                # A server that never ran a job has nothing to finish (it may still be
-                # importing, and would read the end of its input only after that).
-                self.proc.wait(timeout=5 if self._ready else 0.2)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                stream.close()
+            except OSError:  # a write that the dead server never read
+                pass
         self._errors.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -122,44 +187,64 @@ def _kill_job(pid: int, jobdir: Path) -> None:
             pass
 
 
-_idle: list[ForkServer] = []
+_server: ForkServer | None = None
 _lock = threading.Lock()
-_started: list[ForkServer] = []
+_spawn_requests: queue.Queue = queue.Queue()
+_spawner: threading.Thread | None = None
 
 
-def acquire() -> ForkServer:
-    """An idle fork server of this process (started when none is idle)."""
+def _spawn_servers() -> None:
+    """The thread that starts fork servers, alive as long as the process.
+
+    The server dies with the thread that started it (PR_SET_PDEATHSIG is per thread, see
+    :func:`dlgrader.sandbox.launcher.die_with_parent`), not with the process; an executing
+    thread that ends (a test's, a Dask worker's) must not take the shared server along.
+    """
+    while True:
+        reply: queue.Queue = _spawn_requests.get()
+        try:
+            reply.put(ForkServer())
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asked
+            reply.put(exc)
+
+
+def _start_server() -> ForkServer:
+    global _spawner
+    if _spawner is None:
+        _spawner = threading.Thread(target=_spawn_servers, name="dlgrader-spawner", daemon=True)
+        _spawner.start()
+    reply: queue.Queue = queue.Queue()
+    _spawn_requests.put(reply)
+    started = reply.get()
+    if isinstance(started, BaseException):
+        raise started
+    return started
+
+
+def server() -> ForkServer:
+    """This process' fork server (started when there is none, or it died)."""
+    global _server
     with _lock:
-        while _idle:
-            server = _idle.pop()
-            if server.alive():
-                return server
-            server.close()
-        server = ForkServer()
-        _started.append(server)
-        return server
+        if _server is not None and not _server.alive():
+            _server.close()
+            _server = None
+        if _server is None:
+            _server = _start_server()
+        return _server
 
 
-def release(server: ForkServer) -> None:
-    with _lock:
-        if server.alive():
-            _idle.append(server)
-
-
-def warm_up(count: int) -> None:
-    """Start ``count`` servers now, so that their imports overlap with other work."""
-    servers = [acquire() for _ in range(count)]
-    for server in servers:
-        release(server)
+def warm_up() -> None:
+    """Start the server now, so that its imports overlap with other work."""
+    server()
 
 
 def shutdown() -> None:
-    """Stop every fork server of this process."""
+    """Stop the fork server of this process."""
+    global _server
     with _lock:
-        for server in _started:
-            server.close()
-        _started.clear()
-        _idle.clear()
+        if _server is not None:
+            _server.close()
+            _server = None
 
 
 def grade_one(bundle: Bundle, submission: Submission, base: str | None = None) -> Result:
@@ -171,11 +256,7 @@ def grade_one(bundle: Bundle, submission: Submission, base: str | None = None) -
     started = time.monotonic()
     jobdir = materialize(bundle, submission, base)
     try:
-        server = acquire()
-        try:
-            status, timed_out, log_tail = server.run(jobdir, bundle.wall_seconds())
-        finally:
-            release(server)
+        status, timed_out, log_tail = server().run(jobdir, bundle.wall_seconds(), bundle.preload)
         result = None if timed_out else read_result(jobdir)
         if result is None:
             if timed_out:

@@ -1,4 +1,4 @@
-"""The local executor: ``--workers`` threads, each driving a fork server of this process."""
+"""The local executor: ``--workers`` threads, sharing the fork server of this process."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def grade_in_threads(
     bundle: Bundle, submissions: list[Submission], workers: int, in_flight
 ) -> Iterator[Result]:
     """Results in the order they finish; ``in_flight`` hears of every start and end."""
-    pool.warm_up(min(workers, len(submissions)))
+    pool.warm_up()
     try:
         with ThreadPoolExecutor(max_workers=workers) as threads:
             futures = {threads.submit(_tracked, bundle, sub, in_flight): sub for sub in submissions}

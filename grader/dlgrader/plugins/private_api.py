@@ -12,6 +12,9 @@ private name                                           why
 ``AsyncKernelManager._async_launch_kernel``            overridden to set the kernel's
                                                        environment and record its pid
 ``AsyncKernelManager._launch_kernel``                  the same hook under its sync name
+``KernelClient._handle_kernel_info_reply``             what jupyter_client does with the reply
+                                                       (protocol adaptation); called by the
+                                                       grader's own ``wait_for_ready``
 =====================================================  ========================================
 
 :data:`PINNED` are the versions these were checked against; the grader's pyproject.toml and
@@ -31,10 +34,16 @@ def launch_cwd(kernel_manager) -> str | None:
     return (kernel_manager._launch_args or {}).get("cwd")
 
 
+def handle_kernel_info_reply(client, reply: dict) -> None:
+    """What jupyter_client's own ``wait_for_ready`` does with the kernel_info reply."""
+    client._handle_kernel_info_reply(reply)
+
+
 def problems() -> list[str]:
     """What no longer matches in the installed versions (empty when all is as pinned)."""
     from importlib.metadata import version
 
+    from jupyter_client.client import KernelClient
     from jupyter_client.manager import AsyncKernelManager
 
     found = []
@@ -51,4 +60,7 @@ def problems() -> list[str]:
         params = list(inspect.signature(method).parameters)
         if params[:2] != ["self", "kernel_cmd"]:
             found.append(f"AsyncKernelManager.{name} takes {params}, not (self, kernel_cmd, **kw)")
+    handler = getattr(KernelClient, "_handle_kernel_info_reply", None)
+    if handler is None or list(inspect.signature(handler).parameters) != ["self", "msg"]:
+        found.append("KernelClient._handle_kernel_info_reply(self, msg) is gone")
     return found
