@@ -187,7 +187,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min", type=int, default=42, help="minimum class size (default 42)")
     parser.add_argument(
-        "--class-size", type=int, default=24, help="the one-assignment class (default 24)"
+        "--class-size", type=int, default=48, help="the one-assignment class (default 48)"
     )
     parser.add_argument("--chapter", default="04_mlp", help="its assignment (default 04_mlp)")
     args = parser.parse_args()

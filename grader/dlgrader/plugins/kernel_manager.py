@@ -113,8 +113,10 @@ class SlicedWaitClient(AsyncKernelClient):
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             request = self.kernel_info()
-            reply = await self._reply_to(request, 1.0)
-            if reply is not None and await self._idle_after(request, self.iopub_seconds):
+            reply = await _first(self.shell_channel, 1.0, _answers, request)
+            if reply is not None and await _first(
+                self.iopub_channel, self.iopub_seconds, _idle_after, request
+            ):
                 private_api.handle_kernel_info_reply(self, reply)
                 return
             if not await self.is_alive():
@@ -122,33 +124,27 @@ class SlicedWaitClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
-    async def _reply_to(self, request: str, seconds: float) -> dict | None:
-        """The kernel_info reply to ``request`` on the shell channel, within ``seconds``."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await self.shell_channel.get_msg(timeout=left)
-            except Empty:
-                return None
-            if msg.get("parent_header", {}).get("msg_id") == request:
-                return msg
-        return None
 
-    async def _idle_after(self, request: str, seconds: float) -> bool:
-        """Whether IOPub brings the "idle" status of ``request`` within ``seconds``."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await self.iopub_channel.get_msg(timeout=left)
-            except Empty:
-                return False
-            if (
-                msg.get("msg_type") == "status"
-                and msg.get("parent_header", {}).get("msg_id") == request
-                and msg.get("content", {}).get("execution_state") == "idle"
-            ):
-                return True
-        return False
+def _answers(msg: dict, request: str) -> bool:
+    return msg.get("parent_header", {}).get("msg_id") == request
+
+
+def _idle_after(msg: dict, request: str) -> bool:
+    state = msg.get("content", {}).get("execution_state")
+    return _answers(msg, request) and msg.get("msg_type") == "status" and state == "idle"
+
+
+async def _first(channel, seconds: float, wanted, request: str) -> dict | None:
+    """The first message on ``channel`` for which ``wanted(msg, request)`` holds, in time."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        if wanted(msg, request):
+            return msg
+    return None
 
 
 # What a kernel may read besides its own folders: the system's libraries, tools and
