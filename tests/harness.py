@@ -11,10 +11,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -186,3 +188,16 @@ def failure_messages(course: Path, chapter: str, student: str) -> dict[str, str]
                 text.append(output.get("text", ""))
         messages[grade_id(cell)] = ANSI.sub("", "\n".join(text))
     return messages
+
+
+def gone(pid: int, seconds: float = 30) -> bool:
+    """Whether ``pid`` ends within ``seconds`` (a killed sandbox ends asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False

@@ -14,6 +14,7 @@ import time
 import psutil
 import pytest
 from grading_fixtures.tinycourse import ASSIGNMENT, answered, make_tiny_course, submit_notebook
+from harness import gone
 
 from dlgrader.coordinator.course import Course
 from dlgrader.coordinator.run import Options
@@ -41,19 +42,6 @@ def course(tmp_path_factory):
 def servers() -> list[int]:
     """The PIDs of this process' fork servers (its only Python children here)."""
     return [child.pid for child in psutil.Process().children() if child.name() == "python"]
-
-
-def gone(pid: int, seconds: float = 30) -> bool:
-    """Whether ``pid`` ends within ``seconds`` (a killed process group ends asynchronously)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_two_jobs_at_once_share_one_server(course):

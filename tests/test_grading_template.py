@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from harness import gone
 
 from dlgrader.plugins.kernel_manager import SandboxKernelManager
 from dlgrader.sandbox import template
@@ -88,16 +89,6 @@ class Kernel:
         self.run(self.km.shutdown_kernel(now=True))
         self.loop.close()
         self.stderr.close()
-
-
-def gone(pid: int, seconds: float = 30) -> bool:
-    """Whether ``pid`` ends within ``seconds`` (a killed sandbox ends asynchronously)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def descendants(pid: int) -> set[int]:
