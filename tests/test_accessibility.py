@@ -113,7 +113,7 @@ def scan(page) -> tuple[list[dict], list[dict]]:
     violations = page.evaluate(RUN_AXE, AXE_OPTIONS)
     # The theme's colour-mode button sets data-theme on <html>; its CSS follows it. Colours
     # are read once they have settled: the theme's .15 s colour transitions are switched off
-    # (axe read a mid-transition grey once on CI) and two frames pass before the scan.
+    # (on CI axe once read a colour still changing) and two frames pass before the scan.
     page.evaluate(SWITCH_TO_DARK)
     for rule in page.evaluate(RUN_AXE, DARK_OPTIONS):
         violations.append({**rule, "id": f"{rule['id']}-dark"})

@@ -206,6 +206,9 @@ def breakdown(course: Path, roster: dict[str, list[str]]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in phases.items() if v}
 
 
+MACHINE = ("busy", "idle", "stolen")  # the core-second columns of print_table
+
+
 def print_table(results: dict, total: int) -> None:
     """Wall seconds, and the machine's core-seconds meanwhile (busy, idle, stolen)."""
     print("\n| way | seconds | notebooks/min | busy core-s | idle core-s | stolen core-s |")
@@ -214,9 +217,6 @@ def print_table(results: dict, total: int) -> None:
         cores = info["cores"]
         spent = " | ".join(f"{cores[k]:.1f}" if k in cores else "-" for k in MACHINE)
         print(f"| {label} | {info['seconds']:.1f} | {60 * total / info['seconds']:.1f} | {spent} |")
-
-
-MACHINE = ("busy", "idle", "stolen")
 
 
 def print_scaling(one: dict, two: dict) -> None:
@@ -285,9 +285,10 @@ def main() -> int:
         skip = ("dlgrader grade --workers 1 (no kernel template)",)
         results = grade_three_ways(one_course, single, work / "single", skip=skip)
         plain, one, _ = (results[k]["seconds"] for k in results)
+        w1, w2 = results["dlgrader grade --workers 1"], results["dlgrader grade --workers 2"]
         print(f"\n## {size} submissions of {args.chapter} (one run)")
         print_table(results, size)
-        print_scaling(results["dlgrader grade --workers 1"], results["dlgrader grade --workers 2"])
+        print_scaling(w1, w2)
         print(f"speed-up of --workers 1 over nbgrader: {plain / one:.2f}x (target >= 1.8x)")
     return 0
 
