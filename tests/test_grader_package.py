@@ -6,6 +6,8 @@
   ``dlcourse grade`` says which command to use instead.
 - The private APIs the grader relies on are still there in the installed versions, and the
   versions pinned in grader/pyproject.toml and requirements.txt agree.
+- The coordinator's gradebooks share one engine per database while merging (statements
+  compiled once), each still reading what the previous one committed.
 - The records that cross process boundaries survive their one serialisation unchanged.
 - The import contracts (layers by process, teaching never imports grader) are kept.
 """
@@ -93,6 +95,31 @@ def test_pinned_versions_agree_between_grader_and_requirements():
 
 def test_private_apis_are_where_the_grader_expects_them():
     assert private_api.problems() == []
+
+
+def test_merges_share_one_engine_per_database_and_see_each_others_commits(tmp_path):
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from dlgrader.coordinator.course import ensure_tools_on_path
+
+    ensure_tools_on_path()  # a new gradebook runs alembic
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    original = nbgrader.api.create_engine
+    with private_api.one_engine_per_database():
+        with Gradebook(url) as first:
+            first.add_student("s1")
+            engine = first.engine
+        with Gradebook(url) as second:
+            assert second.engine is engine  # the compiled statements are kept
+            assert [s.id for s in second.students] == ["s1"]  # a fresh session reads commits
+            second.add_student("s2")
+        with Gradebook(f"sqlite:///{tmp_path / 'other.db'}") as other:
+            assert other.engine is not engine  # one engine per database, not one for all
+    assert nbgrader.api.create_engine is original
+    with Gradebook(url) as after:
+        assert after.engine is not engine
+        assert sorted(s.id for s in after.students) == ["s1", "s2"]
 
 
 def test_records_survive_their_serialisation():

@@ -24,6 +24,7 @@ from dlgrader.coordinator.journal import Journal
 from dlgrader.coordinator.lock import RunLock
 from dlgrader.coordinator.summary import Summary, print_summary, write_csv, write_repairs
 from dlgrader.executors import pool
+from dlgrader.plugins import private_api
 from dlgrader.records import Bundle, Limits, Result, Submission
 
 SLOW_SECONDS = 10.0  # from then on the progress bar names the submission it waits for
@@ -178,7 +179,9 @@ def grade(options: Options, out=sys.stdout) -> Summary:
         # while this process loads the course and exports the bundle (about 2 s).
         pool.warm_up()
     try:
-        return _grade(options, out)
+        # The merges' gradebooks share one SQLAlchemy engine (and its compiled statements).
+        with private_api.one_engine_per_database():
+            return _grade(options, out)
     finally:
         if local:
             pool.shutdown()
