@@ -128,7 +128,7 @@ def build_class(course: Path, minimum: int, only: list[str] | None = None) -> di
     return roster
 
 
-def grade_three_ways(
+def grade_each_way(
     course: Path,
     roster: dict[str, list[str]],
     work: Path,
@@ -283,7 +283,7 @@ def main() -> int:
         roster = build_class(course, args.min)
         total = sum(len(s) for s in roster.values())
         print(f"class: {total} submissions in {len(roster)} chapters", file=sys.stderr)
-        results = grade_three_ways(course, roster, work / "mix")
+        results = grade_each_way(course, roster, work / "mix")
         plain, before, one, _ = (results[k]["seconds"] for k in results)
         w1, w2 = results["dlgrader grade --workers 1"], results["dlgrader grade --workers 2"]
         print(f"\n## {total} submissions in {len(roster)} chapters (6 per run)")
@@ -311,7 +311,7 @@ def main() -> int:
         single = build_class(one_course, args.class_size, only=[args.chapter])
         size = sum(len(s) for s in single.values())
         skip = ("dlgrader grade --workers 1 (no kernel template)",)
-        results = grade_three_ways(
+        results = grade_each_way(
             one_course, single, work / "single", skip=skip, repeat=max(1, args.repeat)
         )
         plain, one, _ = (results[k]["seconds"] for k in results)

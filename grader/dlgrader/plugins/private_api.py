@@ -52,11 +52,12 @@ def one_engine_per_database():
     A merge opens a ``Gradebook`` (a new SQLAlchemy engine) in each of nbgrader's
     preprocessors and each of the coordinator's queries, five or six per submission, and
     every new engine compiles every SQL statement again: about 40 % of the coordinator's
-    CPU per merged submission (230-250 ms without, 140-160 ms with the shared engine). SQLAlchemy
-    caches compiled statements per engine (keyed by its dialect), so only a shared engine
-    keeps them. Sessions stay one per ``Gradebook``: what one commits, the next one reads.
-    ``Gradebook.close`` disposes the engine's connection pool, which the engine then opens
-    anew; its statement cache survives that. Every engine made here is disposed on exit.
+    CPU per merged submission (230-250 ms without, 140-160 ms with the shared engine).
+    SQLAlchemy caches compiled statements per engine (keyed by its dialect), so only a
+    shared engine keeps them. Sessions stay one per ``Gradebook``: what one commits, the
+    next one reads. ``Gradebook.close`` disposes the engine's connection pool, which the
+    engine then opens anew; its statement cache survives that. Every engine made here is
+    disposed on exit.
     """
     import nbgrader.api
 
