@@ -66,8 +66,12 @@ def run(args: list[str], cwd: Path, timeout: float = 2400) -> subprocess.Complet
         args, cwd=cwd, env=env_with_venv(), capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
+        # nbgrader logs a student's traceback where it happens and goes on with the others:
+        # it is rarely in the last lines.
+        start = result.stderr.find("Traceback")
+        traceback = result.stderr[start : start + 4000] if start >= 0 else ""
         raise AssertionError(
-            f"{' '.join(args)} exited {result.returncode}\n"
+            f"{' '.join(args)} exited {result.returncode}\n{traceback}\n...\n"
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return result
